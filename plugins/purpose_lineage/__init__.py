@@ -1,0 +1,3 @@
+"""Purpose limitation for Apache Airflow."""
+
+__version__ = "0.1.0"

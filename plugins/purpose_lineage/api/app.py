@@ -1,0 +1,10 @@
+"""FastAPI app mounted by the plugin in the Airflow API server."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Purpose Lineage", description="Purpose-aware column lineage for Airflow.")
+    return app

@@ -1,0 +1,61 @@
+"""Cached accessors for the ``[purpose_lineage]`` Airflow config section.
+
+Core modules never read config: they take these values as arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from purpose_lineage.get_provider_info import CONFIG_SECTION
+
+
+def _get(key: str, fallback: str = "") -> str:
+    from airflow.configuration import conf
+
+    return conf.get(CONFIG_SECTION, key, fallback=fallback) or fallback
+
+
+@functools.cache
+def policy_file() -> str:
+    return _get("policy_file")
+
+
+@functools.cache
+def store_url() -> str:
+    """The lineage store URL: env var, then config, then a DuckDB file in AIRFLOW_HOME."""
+    url = os.environ.get("PURPOSE_LINEAGE_STORE_URL") or _get("store_url")
+    if url:
+        return url
+    conn_id = _get("store_conn_id")
+    if conn_id:
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(conn_id).get_uri()
+    return f"duckdb:///{airflow_home() / 'purpose_lineage.duckdb'}"
+
+
+@functools.cache
+def spool_dir() -> Path:
+    return Path(_get("spool_dir") or airflow_home() / "purpose_lineage_spool")
+
+
+@functools.cache
+def fingerprint_conn_id() -> str:
+    return _get("fingerprint_conn_id", "purpose_lineage_fingerprint")
+
+
+@functools.cache
+def expectations_dir() -> str:
+    return _get("expectations_dir")
+
+
+@functools.cache
+def ui_base_url() -> str:
+    return _get("ui_base_url", "http://localhost:8080").rstrip("/")
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))

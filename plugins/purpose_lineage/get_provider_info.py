@@ -1,0 +1,72 @@
+"""Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from purpose_lineage import __version__
+
+CONFIG_SECTION = "purpose_lineage"
+
+
+def _option(description: str, default: str | None, example: str | None = None, type_: str = "string") -> dict:
+    return {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": type_,
+        "example": example,
+        "default": default,
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-purpose-lineage",
+        "name": "Purpose Lineage",
+        "description": "Purpose limitation for analytics pipelines: column lineage with indirect edges, "
+        "fideslang purposes, Great Expectations guards and alerts.",
+        "versions": [__version__],
+        "config": {
+            CONFIG_SECTION: {
+                "description": "Settings of airflow-purpose-lineage.",
+                "options": {
+                    "policy_file": _option(
+                        "Path of the purpose policy (YAML). Empty means the policy shipped in the package.",
+                        "",
+                        "/opt/airflow/policy.yaml",
+                    ),
+                    "store_url": _option(
+                        "Lineage store URL: duckdb:///path/lineage.duckdb or postgresql://host/db. "
+                        "Empty means a DuckDB file in AIRFLOW_HOME. "
+                        "The env var PURPOSE_LINEAGE_STORE_URL overrides it.",
+                        "",
+                        "postgresql://airflow@127.0.0.1:5432/lineage",
+                    ),
+                    "store_conn_id": _option(
+                        "Airflow connection whose URI is the lineage store. Used when store_url is empty.",
+                        "",
+                        "purpose_lineage_store",
+                    ),
+                    "spool_dir": _option(
+                        "Local folder where store writes wait while the store is unreachable.",
+                        "",
+                        "/var/spool/purpose_lineage",
+                    ),
+                    "fingerprint_conn_id": _option(
+                        "Airflow connection whose password is the HMAC key of identifier fingerprints.",
+                        "purpose_lineage_fingerprint",
+                    ),
+                    "expectations_dir": _option(
+                        "Folder holding the Great Expectations suites (JSON). Empty means the project's "
+                        "expectations/ folder next to the dags folder.",
+                        "",
+                    ),
+                    "ui_base_url": _option(
+                        "Public base URL of the Airflow UI, used in alert links.",
+                        "http://localhost:8080",
+                    ),
+                },
+            }
+        },
+        "notifications": [],
+    }
