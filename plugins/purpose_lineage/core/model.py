@@ -8,17 +8,17 @@ Every layer speaks these frozen dataclasses. Table names are normalised once, by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class EdgeKind(str, Enum):
+class EdgeKind(StrEnum):
     """OpenLineage transformation ``type``."""
 
     DIRECT = "DIRECT"
     INDIRECT = "INDIRECT"
 
 
-class Subtype(str, Enum):
+class Subtype(StrEnum):
     """OpenLineage transformation ``subtype`` (ColumnLineageDatasetFacet 1-2-0)."""
 
     IDENTITY = "IDENTITY"
@@ -44,7 +44,7 @@ class Subtype(str, Enum):
         return self.value.lower()
 
 
-class TagSource(str, Enum):
+class TagSource(StrEnum):
     """Where a purpose tag came from."""
 
     DECLARED = "declared"

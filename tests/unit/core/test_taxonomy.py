@@ -26,7 +26,8 @@ def test_unknown_key_names_the_nearest():
 
 
 def test_custom_keys_need_an_existing_parent():
-    tax = default_taxonomy().extended("data_use", {"essential.service.security.two_factor": "essential.service.security"})
+    custom = {"essential.service.security.two_factor": "essential.service.security"}
+    tax = default_taxonomy().extended("data_use", custom)
     assert tax.covers("data_use", "essential.service", "essential.service.security.two_factor")
     with pytest.raises(TaxonomyError, match="unknown parent"):
         default_taxonomy().extended("data_use", {"x.y": "nope"})
