@@ -104,6 +104,19 @@ class Unknown:
 
 
 @dataclass(frozen=True)
+class RowConstraint:
+    """A predicate that every row reaching the output satisfies.
+
+    Only AND-ed conditions of WHERE, inner-join ON and HAVING count: a condition
+    under OR or NOT, or on the nullable side of an outer join, constrains nothing.
+    ``predicate`` is the condition as SQL, rewritten over ``column``'s base table.
+    """
+
+    column: ColumnRef
+    predicate: str
+
+
+@dataclass(frozen=True)
 class StatementLineage:
     """Lineage of one SQL statement."""
 
@@ -113,6 +126,7 @@ class StatementLineage:
     inputs: tuple[str, ...] = ()
     edges: tuple[Edge, ...] = ()
     unknowns: tuple[Unknown, ...] = ()
+    constraints: tuple[RowConstraint, ...] = ()
     line: int = 1
 
 
