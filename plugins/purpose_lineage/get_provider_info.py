@@ -68,5 +68,16 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         },
+        "connection-types": [
+            {"hook-class-name": "purpose_lineage.hooks.duckdb.DuckDBHook", "connection-type": "duckdb"}
+        ],
+        "asset-uris": [
+            {
+                "schemes": ["duckdb"],
+                "handler": "purpose_lineage.assets.sanitize_uri",
+                "factory": "purpose_lineage.assets.create_asset",
+                "to_openlineage_converter": "purpose_lineage.assets.convert_asset_to_openlineage",
+            }
+        ],
         "notifications": [],
     }

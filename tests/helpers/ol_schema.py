@@ -21,8 +21,13 @@ from typing import Any
 import attr
 import jsonschema
 
-_PRIMITIVES = {str: {"type": "string"}, int: {"type": "integer"}, float: {"type": "number"},
-               bool: {"type": "boolean"}, Any: {}}
+_PRIMITIVES = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+    Any: {},
+}
 
 
 def _schema_for(tp: Any, seen: set[type]) -> dict:
@@ -103,8 +108,12 @@ def validate_event(event: dict) -> list[str]:
     """Every problem found in a serialized RunEvent; empty when valid."""
     from openlineage.client.event_v2 import RunEvent
 
-    problems = [f"event: {e.message}" for e in jsonschema.Draft202012Validator(class_schema(RunEvent))
-                .iter_errors({k: v for k, v in event.items() if not k.startswith("_")})]
+    problems = [
+        f"event: {e.message}"
+        for e in jsonschema.Draft202012Validator(class_schema(RunEvent)).iter_errors(
+            {k: v for k, v in event.items() if not k.startswith("_")}
+        )
+    ]
     for key, facet in (event.get("run", {}).get("facets") or {}).items():
         _validate_facet(f"run.{key}", facet, problems)
     for key, facet in (event.get("job", {}).get("facets") or {}).items():
