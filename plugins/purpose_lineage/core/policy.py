@@ -229,9 +229,8 @@ def check_policy(path: str | Path | None = None) -> tuple[Policy | None, list[Pr
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [
-            Problem(name, 0, f"cannot read policy file: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
-        ]
+        why = getattr(exc, "strerror", None) or exc
+        return None, [Problem(name, 0, f"cannot read policy file: {type(exc).__name__}: {why}")]
     return read_policy(text, name)
 
 

@@ -31,7 +31,8 @@ def test_broken_policy_exits_1_listing_every_problem(tmp_path, monkeypatch, caps
     (tmp_path / "p.yaml").write_text(BROKEN)
     assert main(["validate-policy", "p.yaml"]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "p.yaml:4: sinks[0].use: unknown data use 'marketing.advertsing'; did you mean 'marketing.advertising'?",
+        "p.yaml:4: sinks[0].use: unknown data use 'marketing.advertsing'; did you mean "
+        "'marketing.advertising'?",
         "p.yaml:5: rules: expected at least one rule, got an empty list",
         "p.yaml: invalid (2 problems)",
     ]

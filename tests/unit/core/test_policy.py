@@ -194,7 +194,8 @@ def test_unknown_data_use_in_sink_and_rule(tmp_path, monkeypatch):
         "use: marketing.advertising.third_party.targeted", "use: marketing.advertsing"
     ).replace("essential.service.security,", "essential.security,")
     assert problems_of(tmp_path, monkeypatch, text) == [
-        "p.yaml:5: sinks[0].use: unknown data use 'marketing.advertsing'; did you mean 'marketing.advertising'?",
+        "p.yaml:5: sinks[0].use: unknown data use 'marketing.advertsing'; did you mean "
+        "'marketing.advertising'?",
         "p.yaml:9: rules[0].source_purposes[0]: unknown data use 'essential.security'; "
         "did you mean 'essential.service.security'?",
     ]
@@ -203,7 +204,8 @@ def test_unknown_data_use_in_sink_and_rule(tmp_path, monkeypatch):
 def test_unknown_data_use_far_from_any_key_points_to_the_taxonomy_command(tmp_path, monkeypatch):
     text = BASE.replace("sink_uses: [marketing.advertising]", "sink_uses: [zzz]")
     assert problems_of(tmp_path, monkeypatch, text) == [
-        "p.yaml:10: rules[0].sink_uses[0]: unknown data use 'zzz'; run 'purpose-lineage taxonomy' to list the keys"
+        "p.yaml:10: rules[0].sink_uses[0]: unknown data use 'zzz'; run 'purpose-lineage taxonomy' to list "
+        "the keys"
     ]
 
 
@@ -293,7 +295,8 @@ def test_consent_exception_referencing_undeclared_sink_and_rule(tmp_path, monkey
     assert problems_of(tmp_path, monkeypatch, text) == [
         "p.yaml:13: consent_exceptions[0].sinks[0]: undeclared sink 'add'; did you mean 'ads'?",
         "p.yaml:14: consent_exceptions[0].rules[0]: undeclared rule 'no_ads'; did you mean 'no-ads'?",
-        "p.yaml:15: consent_exceptions[0].column: expected 'table.column' (e.g. 'users.discoverable_by_phone'), "
+        "p.yaml:15: consent_exceptions[0].column: expected 'table.column' (e.g. "
+        "'users.discoverable_by_phone'), "
         "got 'discoverable_by_phone'",
     ]
 
@@ -315,7 +318,8 @@ def test_wrong_types(tmp_path, monkeypatch):
 def test_unsafe_and_unknown_aggregates(tmp_path, monkeypatch):
     text = BASE + "    safe_aggregations: [count, max, cnt]\n"
     assert problems_of(tmp_path, monkeypatch, text) == [
-        "p.yaml:11: rules[0].safe_aggregations[1]: aggregate 'max' returns input values and cannot end a purpose",
+        "p.yaml:11: rules[0].safe_aggregations[1]: aggregate 'max' returns input values and cannot end a "
+        "purpose",
         "p.yaml:11: rules[0].safe_aggregations[2]: unknown aggregate 'cnt'; did you mean 'count'?",
     ]
 
@@ -329,7 +333,8 @@ def test_unsupported_version(tmp_path, monkeypatch):
 def test_all_problems_are_reported_at_once(tmp_path, monkeypatch):
     text = BASE.replace("sink_uses:", "sinkuses:").replace("[user.contact]", "[user.contakt]") + "rulez: []\n"
     assert problems_of(tmp_path, monkeypatch, text) == [
-        "p.yaml:8: rules[0].data_categories[0]: unknown data category 'user.contakt'; did you mean 'user.contact'?",
+        "p.yaml:8: rules[0].data_categories[0]: unknown data category 'user.contakt'; did you mean "
+        "'user.contact'?",
         "p.yaml:10: rules[0]: unknown field 'sinkuses'; did you mean 'sink_uses'?",
         "p.yaml:11: unknown field 'rulez'; did you mean 'rules'?",
     ]
@@ -362,7 +367,8 @@ def test_consent_column_on_an_unknown_table():
     assert [
         str(p) for p in validate_against_tables(policy, ["ad_audience_acme", "phone_lookup", "user"])
     ] == [
-        f"{DEFAULT_POLICY_PATH}:45: consent exception 'discoverable-by-phone': table 'users' of consent column "
+        f"{DEFAULT_POLICY_PATH}:45: consent exception 'discoverable-by-phone': table 'users' of consent "
+        "column "
         "'users.discoverable_by_phone' is not a known table; did you mean 'user'?"
     ]
 
