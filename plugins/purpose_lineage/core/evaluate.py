@@ -23,7 +23,6 @@ from dataclasses import replace
 from purpose_lineage.core.model import (
     ColumnRef,
     Edge,
-    Hop,
     RowConstraint,
     StatementLineage,
     Tag,
@@ -32,7 +31,7 @@ from purpose_lineage.core.model import (
     normalize_table,
 )
 from purpose_lineage.core.policy import ConsentException, Policy, Rule, Sink
-from purpose_lineage.core.propagate import Graph, ref_key, seeds
+from purpose_lineage.core.propagate import Graph, Walk, ref_key, seeds
 
 
 def find_violations(
@@ -68,34 +67,38 @@ def find_violations(
     sinks_of: dict[str, tuple[Sink, ...]] = {}
     violations: list[Violation] = []
     for rule in policy.rules:
-        reached: dict[ColumnRef, dict[ColumnRef, tuple[Hop, ...]]] = {}
+        denied_in: dict[str, list[Sink]] = {}  # table -> sinks whose use this rule denies
+        walks: dict[ColumnRef, Walk] = {}
         for tag in base:
             if not rule.applies_to(policy.taxonomy, tag.category, tag.purpose):
                 continue
-            if tag.column not in reached:
-                reached[tag.column] = graph.reach(tag.column, rule.counts, with_unknowns=not allow_unknown)
+            if tag.column not in walks:
+                walks[tag.column] = graph.walk(tag.column, rule.counts_kind, with_unknowns=not allow_unknown)
+            walk = walks[tag.column]
             done: set[str] = set()
-            for target, path in reached[tag.column].items():
-                if target.table in done:
+            for table, column in walk.nodes():
+                if table in done:
                     continue
-                if target.table not in sinks_of:
-                    sinks_of[target.table] = policy.sinks_for(target.table)
-                denied = [s for s in sinks_of[target.table] if rule.denies_use(policy.taxonomy, s.use)]
+                if table not in denied_in:
+                    if table not in sinks_of:
+                        sinks_of[table] = policy.sinks_for(table)
+                    denied_in[table] = [s for s in sinks_of[table] if rule.denies_use(policy.taxonomy, s.use)]
+                denied = denied_in[table]
                 if not denied:
                     continue
-                done.add(target.table)
-                if all(_exempt(policy, s, rule, by_table.get(target.table, ())) for s in denied):
+                done.add(table)
+                if all(_exempt(policy, s, rule, by_table.get(table, ())) for s in denied):
                     continue
                 violations.append(
                     Violation(
                         rule.name,
-                        target.table,
-                        target.column,
+                        table,
+                        column,
                         tag.column.table,
                         tag.column.column,
                         tag.purpose,
                         tag.category,
-                        path,
+                        walk.path((table, column)),
                     )
                 )
     return sorted(violations, key=_order)

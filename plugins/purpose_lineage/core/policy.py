@@ -134,9 +134,11 @@ class Rule:
         >>> rule.counts(Edge(a, b, Subtype.AGGREGATION, description="count(phone)"))
         False
         """
-        if edge.subtype.policy_name not in self.edge_kinds:
-            return False
-        return aggregate_function(edge) not in self.safe_aggregations
+        return self.counts_kind(edge.subtype.policy_name, aggregate_function(edge))
+
+    def counts_kind(self, kind: str, aggregate: str | None = None) -> bool:
+        """:meth:`counts` from an edge's policy kind and aggregate function (the graph's fast path)."""
+        return kind in self.edge_kinds and (aggregate is None or aggregate not in self.safe_aggregations)
 
     def applies_to(self, taxonomy: Taxonomy, category: str, purpose: str) -> bool:
         """True when a tag ``(category, purpose)`` is denied by this rule somewhere.
@@ -201,6 +203,9 @@ class Policy:
     def counts(self, edge: Edge) -> bool:
         """True when some rule lets ``edge`` carry a purpose (used to propagate tags)."""
         return any(r.counts(edge) for r in self.rules)
+
+    def counts_kind(self, kind: str, aggregate: str | None = None) -> bool:
+        return any(r.counts_kind(kind, aggregate) for r in self.rules)
 
 
 @dataclass(frozen=True)

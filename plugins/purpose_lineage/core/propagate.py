@@ -18,19 +18,34 @@ declares them safe (:meth:`Rule.counts`).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from purpose_lineage.core.model import ColumnRef, Edge, Hop, Tag, TagSource, Unknown, normalize_table
+from purpose_lineage.core.model import ColumnRef, Edge, Hop, Subtype, Tag, TagSource, Unknown, normalize_table
 
 if TYPE_CHECKING:
     from purpose_lineage.core.policy import Policy
 
 UNKNOWN_EDGE = "UNKNOWN"
 
-EdgeFilter = Callable[[Edge], bool]
+#: Decides from an edge's policy kind (``direct``, ``join`` ...) and aggregate function
+#: (``count`` or None) whether it carries a purpose; see :meth:`Rule.counts_kind`.
+ArcFilter = Callable[[str, "str | None"], bool]
+
+Node = tuple[str, "str | None"]  # (table, column): plain tuples hash much faster than ColumnRef
+_Arc = tuple[Node, str, bool, str, "str | None"]  # target, "KIND/SUBTYPE", masked, policy kind, aggregate
+
+
+def _count_all(kind: str, aggregate: str | None) -> bool:
+    return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _table(name: str) -> str:
+    return normalize_table(name)
 
 
 def node(table: str, column: str | None) -> ColumnRef:
@@ -39,11 +54,48 @@ def node(table: str, column: str | None) -> ColumnRef:
     >>> node('"Main"."Users_2FA"', "Phone_Number")
     ColumnRef(table='main.users_2fa', column='phone_number')
     """
-    return ColumnRef(normalize_table(table), column.lower() if column is not None else None)
+    return ColumnRef(*_key(ColumnRef(table, column)))
+
+
+def _key(ref: ColumnRef) -> Node:
+    return (_table(ref.table), ref.column.lower() if ref.column is not None else None)
 
 
 def _norm(ref: ColumnRef) -> ColumnRef:
-    return node(ref.table, ref.column)
+    return ColumnRef(*_key(ref))
+
+
+@dataclass
+class Walk:
+    """The result of one breadth-first walk: each reached node's parent and hop, in BFS order."""
+
+    parents: dict[Node, tuple[Node, str, bool] | None]
+
+    def nodes(self) -> Iterable[Node]:
+        return self.parents.keys()
+
+    def path(self, end: Node) -> tuple[Hop, ...]:
+        hops: list[Hop] = []
+        at: Node | None = end
+        while at is not None:
+            step = self.parents[at]
+            if step is None:
+                hops.append(Hop(at[0], at[1]))
+                at = None
+            else:
+                hops.append(Hop(at[0], at[1], step[1], step[2]))
+                at = step[0]
+        return tuple(reversed(hops))
+
+    def paths(self) -> dict[ColumnRef, tuple[Hop, ...]]:
+        """Every reached node with its path, built incrementally in BFS order."""
+        out: dict[Node, tuple[Hop, ...]] = {}
+        for at, step in self.parents.items():
+            if step is None:
+                out[at] = (Hop(at[0], at[1]),)
+            else:
+                out[at] = out[step[0]] + (Hop(at[0], at[1], step[1], step[2]),)
+        return {ColumnRef(*n): p for n, p in out.items()}
 
 
 @dataclass
@@ -57,75 +109,72 @@ class Graph:
     ['a.x', 'b.y']
     """
 
-    by_node: dict[ColumnRef, list[Edge]] = field(default_factory=dict)
-    columns: dict[str, list[ColumnRef]] = field(default_factory=dict)
-    wild: dict[str, list[tuple[ColumnRef, Unknown]]] = field(default_factory=dict)
+    arcs_from: dict[Node, list[_Arc]] = field(default_factory=dict)
+    columns: dict[str, list[Node]] = field(default_factory=dict)
+    wild: dict[str, list[Node]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, edges: Iterable[Edge], unknowns: Iterable[Unknown] = ()) -> Graph:
+        from purpose_lineage.core.policy import aggregate_function
+
         graph = cls()
         upstream: dict[str, set[str]] = {}
-        columns: dict[str, set[ColumnRef]] = {}
-        for raw in edges:
-            edge = Edge(_norm(raw.source), _norm(raw.target), raw.subtype, raw.masking, raw.description)
-            graph.by_node.setdefault(edge.source, []).append(edge)
-            upstream.setdefault(edge.target.table, set()).add(edge.source.table)
-            for ref in (edge.source, edge.target):
-                if ref.column is not None:
-                    columns.setdefault(ref.table, set()).add(ref)
-        graph.columns = {t: sorted(refs, key=ref_key) for t, refs in columns.items()}
+        columns: dict[str, set[Node]] = {}
+        labels = {s: (f"{s.kind.value}/{s.value}", s.policy_name) for s in Subtype}
+        for edge in edges:
+            src, dst = _key(edge.source), _key(edge.target)
+            label, kind = labels[edge.subtype]
+            arc = (dst, label, edge.masking, kind, aggregate_function(edge))
+            graph.arcs_from.setdefault(src, []).append(arc)
+            upstream.setdefault(dst[0], set()).add(src[0])
+            for ref in (src, dst):
+                if ref[1] is not None:
+                    columns.setdefault(ref[0], set()).add(ref)
+        graph.columns = {t: sorted(refs, key=lambda n: n[1] or "") for t, refs in columns.items()}
         for unknown in unknowns:
             if unknown.table is None:
                 continue  # not placed: see evaluate.place_unknowns
-            target = node(unknown.table, unknown.column)
-            sources = {normalize_table(t) for t in unknown.inputs} or upstream.get(target.table, set())
-            for table in sources - {target.table}:
-                graph.wild.setdefault(table, []).append((target, unknown))
+            target = _key(ColumnRef(unknown.table, unknown.column))
+            sources = {_table(t) for t in unknown.inputs} or upstream.get(target[0], set())
+            for table in sources - {target[0]}:
+                graph.wild.setdefault(table, []).append(target)
         return graph
 
-    def arcs(self, at: ColumnRef, counts: EdgeFilter, with_unknowns: bool) -> Iterable[tuple[ColumnRef, Hop]]:
-        """Nodes one step from ``at`` with the hop that reaches them."""
-        for edge in self.by_node.get(at, ()):
-            if counts(edge):
-                yield from self._into(edge.target, f"{edge.kind.value}/{edge.subtype.value}", edge.masking)
-        if with_unknowns:
-            for target, _ in self.wild.get(at.table, ()):
-                yield from self._into(target, UNKNOWN_EDGE, False)
+    def walk(self, start: ColumnRef, counts: ArcFilter = _count_all, *, with_unknowns: bool = True) -> Walk:
+        """Breadth-first from ``start`` over the arcs ``counts`` admits (and unknowns' wildcards).
 
-    def _into(self, target: ColumnRef, kind: str, masked: bool) -> Iterable[tuple[ColumnRef, Hop]]:
-        yield target, Hop(target.table, target.column, kind, masked)
-        if target.column is None:
-            for col in self.columns.get(target.table, ()):
-                yield col, Hop(col.table, col.column, kind, masked)
-
-    def reach(
-        self, start: ColumnRef, counts: EdgeFilter = lambda e: True, *, with_unknowns: bool = True
-    ) -> dict[ColumnRef, tuple[Hop, ...]]:
-        """Every node reachable from ``start`` (itself included), in BFS order, with its shortest path."""
-        start = _norm(start)
-        parents: dict[ColumnRef, tuple[ColumnRef, Hop] | None] = {start: None}
-        queue = deque([start])
+        An arc into a dataset-wide target ``(table, None)`` reaches that node and then every
+        known column of ``table``.
+        """
+        first = _key(start)
+        parents: dict[Node, tuple[Node, str, bool] | None] = {first: None}
+        queue = deque([first])
+        columns, wild, arcs_from = self.columns, self.wild, self.arcs_from
         while queue:
             at = queue.popleft()
-            for target, hop in self.arcs(at, counts, with_unknowns):
-                if target not in parents:
-                    parents[target] = (at, hop)
-                    queue.append(target)
-        return {n: _path(n, parents) for n in parents}
+            out: list[tuple[Node, str, bool]] = [
+                (dst, label, masked)
+                for dst, label, masked, kind, agg in arcs_from.get(at, ())
+                if counts(kind, agg)
+            ]
+            if with_unknowns and at[0] in wild:
+                out += [(dst, UNKNOWN_EDGE, False) for dst in wild[at[0]]]
+            for dst, label, masked in out:
+                if dst not in parents:
+                    parents[dst] = (at, label, masked)
+                    queue.append(dst)
+                if dst[1] is None:
+                    for col in columns.get(dst[0], ()):
+                        if col not in parents:
+                            parents[col] = (at, label, masked)
+                            queue.append(col)
+        return Walk(parents)
 
-
-def _path(end: ColumnRef, parents: dict[ColumnRef, tuple[ColumnRef, Hop] | None]) -> tuple[Hop, ...]:
-    hops: list[Hop] = []
-    at: ColumnRef | None = end
-    while at is not None:
-        step = parents[at]
-        if step is None:
-            hops.append(Hop(at.table, at.column))
-            at = None
-        else:
-            hops.append(step[1])
-            at = step[0]
-    return tuple(reversed(hops))
+    def reach(
+        self, start: ColumnRef, counts: ArcFilter = _count_all, *, with_unknowns: bool = True
+    ) -> dict[ColumnRef, tuple[Hop, ...]]:
+        """Every node reachable from ``start`` (itself included), in BFS order, with its shortest path."""
+        return self.walk(start, counts, with_unknowns=with_unknowns).paths()
 
 
 def seeds(tags: Iterable[Tag]) -> list[Tag]:
@@ -165,7 +214,7 @@ def propagate(
      ('hashes.phone_sha', 'propagated', 'users_2fa.phone_number')]
     """
     graph = edges if isinstance(edges, Graph) else Graph.build(edges, unknowns)
-    counts: EdgeFilter = policy.counts if policy is not None else (lambda e: True)
+    counts: ArcFilter = policy.counts_kind if policy is not None else _count_all
     base = seeds(tags)
     reached: dict[ColumnRef, dict[ColumnRef, tuple[Hop, ...]]] = {}
     out: dict[tuple, Tag] = {}
