@@ -229,6 +229,12 @@ def constraints_by_table(statements: Iterable[StatementLineage]) -> dict[str, li
 
     When several statements write a table, a constraint counts only if every one of them has
     it, since rows from the others are unconstrained.
+
+    >>> c = RowConstraint(ColumnRef("users", "discoverable_by_phone"), "users.discoverable_by_phone")
+    >>> both = [StatementLineage(0, "", "phone_lookup", constraints=(c,)),
+    ...         StatementLineage(1, "", "phone_lookup")]
+    >>> constraints_by_table(both)
+    {'phone_lookup': []}
     """
     per_table: dict[str, list[tuple[RowConstraint, ...]]] = {}
     for st in statements:

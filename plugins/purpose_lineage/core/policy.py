@@ -143,9 +143,23 @@ class Rule:
     def applies_to(self, taxonomy: Taxonomy, category: str, purpose: str) -> bool:
         """True when a tag ``(category, purpose)`` is denied by this rule somewhere.
 
-        A purpose that is not a taxonomy key counts as ``unknown`` (fail closed).
+        A purpose that is not a taxonomy key counts as ``unknown``, and a category that is not
+        a key is matched by its dotted prefix (both fail closed).
+
+        >>> ads = load_policy().rules[0]
+        >>> tax = load_policy().taxonomy
+        >>> ads.applies_to(tax, "user.contact.phone_number", "essential.service.security")
+        True
+        >>> ads.applies_to(tax, "user.contact.phone_number.mobile", "no.such.purpose")
+        True
+        >>> ads.applies_to(tax, "user.contact.email", "marketing.advertising.first_party.targeted")
+        False
         """
-        if not any(taxonomy.covers("data_category", c, category) for c in self.data_categories):
+        known = taxonomy.has("data_category", category)
+        if not any(
+            taxonomy.covers("data_category", c, category) if known else category.startswith(c + ".")
+            for c in self.data_categories
+        ):
             return False
         if purpose == UNKNOWN_PURPOSE or not taxonomy.has("data_use", purpose):
             return UNKNOWN_PURPOSE in self.source_purposes
@@ -154,6 +168,11 @@ class Rule:
         )
 
     def denies_use(self, taxonomy: Taxonomy, use: str) -> bool:
+        """True when ``use`` is one of ``sink_uses`` or lies below one.
+
+        >>> load_policy().rules[0].denies_use(default_taxonomy(), "marketing.advertising.first_party")
+        True
+        """
         return any(taxonomy.covers("data_use", u, use) for u in self.sink_uses)
 
 

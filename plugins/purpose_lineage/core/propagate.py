@@ -179,7 +179,12 @@ class Graph:
 
 def seeds(tags: Iterable[Tag]) -> list[Tag]:
     """Declared and detected tags, normalised and de-duplicated; propagated ones are dropped
-    because they are recomputed (this makes :func:`propagate` idempotent)."""
+    because they are recomputed (this makes :func:`propagate` idempotent).
+
+    >>> declared = Tag(ColumnRef("Users_2FA", "Phone"), "user.contact.phone_number", "essential.service")
+    >>> [str(t.column) for t in seeds([declared, declared])]
+    ['users_2fa.phone']
+    """
     out: dict[tuple, Tag] = {}
     for tag in tags:
         if tag.source is TagSource.PROPAGATED:
@@ -235,7 +240,11 @@ def propagate(
 
 
 def ref_key(ref: ColumnRef | None) -> tuple[str, int, str]:
-    """A sort key for column refs that tolerates dataset-wide (``None``) columns."""
+    """A sort key for column refs that tolerates dataset-wide (``None``) columns.
+
+    >>> sorted([ColumnRef("t", "b"), ColumnRef("t", None)], key=ref_key)
+    [ColumnRef(table='t', column=None), ColumnRef(table='t', column='b')]
+    """
     if ref is None:
         return ("", 0, "")
     return (ref.table, ref.column is not None, ref.column or "")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 from purpose_lineage.cli import main
 from purpose_lineage.core.policy import DEFAULT_POLICY_PATH
 
@@ -101,3 +102,25 @@ def test_console_script_runs(tmp_path):
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1] == "p.yaml: invalid (2 problems)"
+
+
+@pytest.mark.postgres
+def test_tables_from_a_postgres_database(capsys):
+    psycopg2 = pytest.importorskip("psycopg2")
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = 'pl_policy'")
+        if cur.fetchone() is None:
+            cur.execute("CREATE DATABASE pl_policy")
+    admin.close()
+    con = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="pl_policy")
+    with con, con.cursor() as cur:
+        cur.execute("DROP SCHEMA IF EXISTS ads CASCADE; CREATE SCHEMA ads")
+        cur.execute("CREATE TABLE ads.ad_audience_acme(user_id int); CREATE TABLE ads.users(id int)")
+    con.close()
+    url = "postgresql://postgres@127.0.0.1:5432/pl_policy"
+    assert main(["validate-policy", "--tables", url]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{DEFAULT_POLICY_PATH}:20: sink 'phone_lookup': table pattern 'phone_lookup' matches no known table"
+    )

@@ -390,3 +390,8 @@ def test_schema_rejects_what_the_loader_rejects(tmp_path):
         (tmp_path / "p.yaml").write_text(text)
         assert check_policy(tmp_path / "p.yaml")[0] is None
     assert validator.is_valid(yaml.safe_load(BASE))
+
+
+def test_docs_show_the_default_policy_verbatim():
+    docs = (ROOT / "docs/reference/policy.md").read_text()
+    assert "```yaml\n" + DEFAULT_POLICY_PATH.read_text() + "```" in docs
