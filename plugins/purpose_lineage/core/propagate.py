@@ -144,12 +144,14 @@ class Graph:
         """Breadth-first from ``start`` over the arcs ``counts`` admits (and unknowns' wildcards).
 
         An arc into a dataset-wide target ``(table, None)`` reaches that node and then every
-        known column of ``table``.
+        known column of ``table``; a dataset-wide ``start`` starts from every known column too.
         """
         first = _key(start)
-        parents: dict[Node, tuple[Node, str, bool] | None] = {first: None}
-        queue = deque([first])
         columns, wild, arcs_from = self.columns, self.wild, self.arcs_from
+        # a dataset-wide start (a whole table tagged) starts from each of its columns too
+        roots = [first] + (columns.get(first[0], []) if first[1] is None else [])
+        parents: dict[Node, tuple[Node, str, bool] | None] = dict.fromkeys(roots)
+        queue = deque(roots)
         while queue:
             at = queue.popleft()
             out: list[tuple[Node, str, bool]] = [

@@ -319,6 +319,24 @@ def test_each_tagged_source_into_a_sink_is_its_own_violation(policy):
     ]
 
 
+def test_a_whole_table_tag_covers_each_of_its_columns(policy):
+    whole_table = tag("users_2fa", PHONE, SECURITY)
+    (v,) = find_violations([whole_table], INCIDENT, policy)
+    assert (v.source, v.source_column, v.sink) == ("users_2fa", None, "ad_audience_acme")
+    assert str(v.path[0]) == "users_2fa.phone_number"
+
+
+def test_a_category_below_a_taxonomy_key_is_matched_by_prefix(policy):
+    # a detector may emit finer keys than fideslang has; "user.contact.phone_number.mobile" is still contact
+    finer = tag("users_2fa.phone_number", "user.contact.phone_number.mobile", SECURITY)
+    assert [v.category for v in find_violations([finer], INCIDENT, policy)] == [
+        "user.contact.phone_number.mobile"
+    ]
+    assert (
+        find_violations([tag("users_2fa.phone_number", "user.contactless", SECURITY)], INCIDENT, policy) == []
+    )
+
+
 def test_a_tag_already_sitting_in_a_sink_is_a_violation(policy):
     in_sink = tag("ad_audience_acme.phone", PHONE, SECURITY)
     (v,) = find_violations([in_sink], [], policy)
