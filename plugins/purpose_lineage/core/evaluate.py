@@ -66,15 +66,16 @@ def find_violations(
     base = seeds(tags)
     sinks_of: dict[str, tuple[Sink, ...]] = {}
     violations: list[Violation] = []
+    walks: dict[tuple, Walk] = {}  # rules that count the same edges share walks
     for rule in policy.rules:
         denied_in: dict[str, list[Sink]] = {}  # table -> sinks whose use this rule denies
-        walks: dict[ColumnRef, Walk] = {}
         for tag in base:
             if not rule.applies_to(policy.taxonomy, tag.category, tag.purpose):
                 continue
-            if tag.column not in walks:
-                walks[tag.column] = graph.walk(tag.column, rule.counts_kind, with_unknowns=not allow_unknown)
-            walk = walks[tag.column]
+            key = (tag.column, rule.edge_kinds, rule.safe_aggregations)
+            if key not in walks:
+                walks[key] = graph.walk(tag.column, rule.counts_kind, with_unknowns=not allow_unknown)
+            walk = walks[key]
             done: set[str] = set()
             for table, column in walk.nodes():
                 if table in done:
