@@ -39,6 +39,7 @@ SUPPORTED_VERSIONS = (1,)
 
 _PART = r"(?:[A-Za-z0-9_$*?\-]|\[!?[A-Za-z0-9_$\-]+\])+"
 _PATTERN_RE = re.compile(rf"{_PART}(?:\.{_PART})*")
+_KEY_RE = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 _COLUMN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)+")
 _TYPE_NAMES = {
     "str": "a string",
@@ -203,6 +204,13 @@ class _Reader:
                 where = f"taxonomy.{kind}[{key!r}]"
                 fields = self.mapping(value, where, CUSTOM_KEY_FIELDS, ("parent",))
                 self.description((fields or {}).get("description"), f"{where}.description")
+                if not _KEY_RE.fullmatch(key):
+                    self.err(
+                        self.key_of.get(id(value)),
+                        where,
+                        "custom keys are dotted words of letters, digits, _",
+                    )
+                    continue
                 if key == UNKNOWN_PURPOSE or base.has(kind, key):
                     self.err(
                         self.key_of.get(id(value)), where, f"custom {_label(kind)} {key!r} already exists"

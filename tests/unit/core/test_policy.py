@@ -243,6 +243,17 @@ def test_custom_key_must_extend_its_parent_and_be_new(tmp_path, monkeypatch):
     ]
 
 
+def test_custom_key_must_be_dotted_words(tmp_path, monkeypatch):
+    text = (
+        BASE
+        + "taxonomy:\n  data_use:\n    essential.service.my discovery!:\n      parent: essential.service\n"
+    )
+    assert problems_of(tmp_path, monkeypatch, text) == [
+        "p.yaml:13: taxonomy.data_use['essential.service.my discovery!']: custom keys are dotted words "
+        "of letters, digits, _"
+    ]
+
+
 def test_custom_keys_can_be_used_by_sinks_and_rules(tmp_path):
     text = BASE.replace(
         "use: marketing.advertising.third_party.targeted", "use: marketing.advertising.lookalike"
