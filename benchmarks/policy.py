@@ -40,7 +40,11 @@ def pipeline(n_edges: int, seed: int = 7) -> tuple[list[Tag], list[Edge]]:
         for _ in range(rng.randint(1, 3)):
             s = rng.randrange(0, t) if rng.random() > 0.05 else rng.randrange(t, n_tables)  # 5% back edges
             sub = rng.choice(SUBTYPES)
-            target_col = None if sub in (Subtype.JOIN, Subtype.FILTER) and rng.random() < 0.5 else f"c{rng.randrange(4)}"
+            target_col = (
+                None
+                if sub in (Subtype.JOIN, Subtype.FILTER) and rng.random() < 0.5
+                else f"c{rng.randrange(4)}"
+            )
             edges.append(
                 Edge(
                     ColumnRef(names[s], f"c{rng.randrange(4)}"),
@@ -91,10 +95,16 @@ def main() -> None:
 
     policy = load_policy()
     t_load = timed(load_policy, reps)
-    t_parse = timed(lambda: sqlglot.parse_one("SELECT a.user_id FROM a JOIN b ON a.k = b.k WHERE b.x = 1"), reps)
-    print(f"load_policy (default): {t_load * 1e3:.2f} ms   sqlglot.parse_one (1 stmt): {t_parse * 1e3:.2f} ms")
-    print(f"{'edges':>6} {'tags':>5} {'violations':>10} {'find ms':>9} {'propagate ms':>13} "
-          f"{'naive ms':>9} {'naive/find':>10} {'find/parse':>10}")
+    t_parse = timed(
+        lambda: sqlglot.parse_one("SELECT a.user_id FROM a JOIN b ON a.k = b.k WHERE b.x = 1"), reps
+    )
+    print(
+        f"load_policy (default): {t_load * 1e3:.2f} ms   sqlglot.parse_one (1 stmt): {t_parse * 1e3:.2f} ms"
+    )
+    print(
+        f"{'edges':>6} {'tags':>5} {'violations':>10} {'find ms':>9} {'propagate ms':>13} "
+        f"{'naive ms':>9} {'naive/find':>10} {'find/parse':>10}"
+    )
     for n in sizes:
         tags, edges = pipeline(n)
         violations = find_violations(tags, edges, policy)
@@ -105,8 +115,10 @@ def main() -> None:
             naive = f"{t_naive * 1e3:9.1f} {t_naive / t_find:10.1f}"
         else:
             naive = f"{'-':>9} {'-':>10}"
-        print(f"{n:>6} {len(tags):>5} {len(violations):>10} {t_find * 1e3:9.2f} {t_prop * 1e3:13.2f} "
-              f"{naive} {t_find / t_parse:10.2f}")
+        print(
+            f"{n:>6} {len(tags):>5} {len(violations):>10} {t_find * 1e3:9.2f} {t_prop * 1e3:13.2f} "
+            f"{naive} {t_find / t_parse:10.2f}"
+        )
 
 
 if __name__ == "__main__":
