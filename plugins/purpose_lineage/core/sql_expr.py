@@ -29,6 +29,9 @@ _LEAVES = (exp.Literal, exp.Star, exp.Null, exp.Boolean, exp.DataType, exp.Var, 
 _PASS = (exp.Alias, exp.Paren, exp.Ordered, exp.Distinct, exp.Tuple, exp.Where, exp.PropertyEQ)
 _NEGATABLE = (exp.Is, exp.In, exp.Like, exp.ILike, exp.Between, exp.Exists, exp.SimilarTo, exp.RegexpLike)
 
+# Window functions that pick a value from another row: a transformation, not an aggregation.
+_NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
+
 Binding = tuple  # ("rels", [(Relation, name), ...]) | ("alias", expr, name) | ("struct", Binding)
 
 
@@ -102,6 +105,26 @@ def constraint_ok(node: exp.Expr) -> bool:
     return True
 
 
+def _first_arg(node: exp.Expr) -> exp.Expr | None:
+    if isinstance(node.this, exp.Expr):
+        return node.this
+    return node.expressions[0] if node.expressions else None
+
+
+def _correlated(node: exp.Expr, scope: Scope) -> list[exp.Column]:
+    """Columns of nested subqueries that refer to ``scope`` by a qualified name (EXISTS keys)."""
+    out = []
+    for query in node.find_all(exp.Query):
+        if query is node or not isinstance(query, exp.Select):
+            continue
+        inner = {t.alias_or_name.lower() for t in query.find_all(exp.Table, exp.Subquery)}
+        for col in query.find_all(exp.Column):
+            table = col.table.lower() if col.table else ""
+            if table and table not in inner and table in scope.sources and col.find_ancestor(exp.Select) is query:
+                out.append(col)
+    return out
+
+
 class ExprWalker:
     """Expression walking and column resolution; the subclass analyses queries."""
 
@@ -132,9 +155,9 @@ class ExprWalker:
             if isinstance(node, exp.In) and node.args.get("query") is not None:
                 self._semi(node.this, node.args["query"], scope, sub, masked, acc, clause, idx, stack)
                 continue
-            if isinstance(node, exp.Exists):
+            if isinstance(node, exp.Exists):  # only which rows exist matters, not what is selected
                 rel = self.query(node.this, scope, scope)
-                compose_into(acc, rel.all_contrib(), sub, masked)
+                compose_into(acc, rel.dataset, sub, masked)
                 compose_into(acc, rel.semi, Subtype.JOIN, masked)
                 continue
             if isinstance(node, exp.Binary) and isinstance(node.expression, (exp.Any, exp.All)) \
@@ -183,11 +206,11 @@ class ExprWalker:
             names = frozenset(e.name.lower() for e in node.expressions)
             push((node.this, _direct(sub, TRANSFORM), masked, expanding, lvars | names))
         else:
-            child_sub = _direct(sub, AGG if isinstance(node, exp.AggFunc) else TRANSFORM)
-            first = None
-            if is_masking(node):
-                first = node.expressions[0] if isinstance(node, exp.Anonymous) and node.expressions \
-                    else node.this
+            agg = isinstance(node, exp.AggFunc) and not (
+                isinstance(node, _NAVIGATION) and isinstance(node.parent, exp.Window)
+            )
+            child_sub = _direct(sub, AGG if agg else TRANSFORM)
+            first = _first_arg(node) if is_masking(node) else None
             for child in node.iter_expressions():
                 push((child, child_sub, masked or child is first, expanding, lvars))
 
@@ -307,7 +330,8 @@ class ExprWalker:
             if isinstance(n, (exp.AggFunc, exp.Window, exp.Star)):
                 return None
         new = expr.copy()
-        for col in [n for n in in_scope(new) if isinstance(n, exp.Column)]:
+        cols = [n for n in in_scope(new) if isinstance(n, exp.Column)]
+        for col in cols + _correlated(new, scope):
             binding = self.resolve(col, scope, "where", None, expanding, record=False)
             sub = self._binding_base(binding, scope, expanding)
             if sub is None:

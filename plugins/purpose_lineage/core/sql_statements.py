@@ -110,7 +110,8 @@ class Script:
         if src is None:
             out.output = name
             return
-        rel = an.values(src, Scope(), name) if isinstance(src, exp.Values) else an.query(src, None)
+        top = self._top(node, an)
+        rel = an.values(src, Scope(None, top), name) if isinstance(src, exp.Values) else an.query(src, top)
         names = [c.name for c in rel.outs]
         known = self.catalog.columns(name)
         if listed:
@@ -140,7 +141,7 @@ class Script:
         kind = str(node.args.get("kind") or "").upper()
         src = node.expression
         if isinstance(src, (exp.Query, exp.Subquery)):
-            rel = an.query(src, None, None, name)
+            rel = an.query(src, self._top(node, an), None, name)
             names = listed or [c.name for c in rel.outs]
             out.query(name, rel, names)
             self._define(name, rel, names, view="VIEW" in kind)
@@ -150,6 +151,15 @@ class Script:
             if listed:
                 self.catalog.add(name, listed)
                 out.columns = listed
+
+    @staticmethod
+    def _top(node: exp.Expr, an: Analyzer) -> Scope | None:
+        """CTEs written before a DML statement (``WITH x AS (...) INSERT ...``)."""
+        if node.args.get("with_") is None:
+            return None
+        scope = Scope()
+        an.ctes(node, scope)
+        return scope
 
     def _define(self, name: str, rel: QueryRel, names: list[str], view: bool) -> None:
         if len(names) == len(rel.outs):
@@ -176,7 +186,7 @@ class Script:
         return alias, rel.base_table or rel.label
 
     def _update(self, node: exp.Update, an: Analyzer, out: _Out) -> None:
-        scope = Scope()
+        scope = Scope(None, self._top(node, an))
         alias, name = self._target(node.this, an, scope)
         dataset: Contrib = {}
         order, nullable, inner_ons = [alias], set(), []
@@ -202,7 +212,7 @@ class Script:
         out.write(name, columns, dataset, _constraints(an, scope, conds, nullable | {alias}))
 
     def _merge(self, node: exp.Merge, an: Analyzer, out: _Out) -> None:
-        scope = Scope()
+        scope = Scope(None, self._top(node, an))
         alias, name = self._target(node.this, an, scope)
         src_alias = an.source(node.args["using"], scope)
         source = scope.sources[src_alias]
@@ -254,7 +264,7 @@ class Script:
         return None
 
     def _delete(self, node: exp.Delete, an: Analyzer, out: _Out) -> None:
-        scope = Scope()
+        scope = Scope(None, self._top(node, an))
         _, name = self._target(node.this, an, scope)
         for table in node.args.get("using") or ():
             an.source(table, scope)
