@@ -12,6 +12,7 @@ aliases and CTEs; correlated subqueries see their outer scopes.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from sqlglot import exp
@@ -80,6 +81,10 @@ class Relation:
     def constraints(self) -> tuple[RowConstraint, ...]:
         return ()
 
+    def reads(self) -> Counter[str]:
+        """How many instances of each base table reach this relation's rows (self-joins count twice)."""
+        return Counter()
+
 
 class TableRel(Relation):
     """A base table, or a table or view created earlier in the same script."""
@@ -109,6 +114,12 @@ class TableRel(Relation):
 
     def constraints(self) -> tuple[RowConstraint, ...]:
         return self.definition.constraints() if self.definition is not None else ()
+
+    def reads(self) -> Counter[str]:
+        counts = Counter({self.label: 1})
+        if self.definition is not None:
+            counts.update(self.definition.reads())
+        return counts
 
 
 class OutCol:
@@ -142,6 +153,7 @@ class QueryRel(Relation):
         self.semi: Contrib = {}  # correlated equality keys (EXISTS semi-join keys)
         self._constraints_fn: Callable[[], tuple[RowConstraint, ...]] | None = None
         self._constraints: tuple[RowConstraint, ...] | None = None
+        self.read_counts: Counter[str] = Counter()
 
     def add(self, col: OutCol) -> None:
         self.outs.append(col)
@@ -200,6 +212,9 @@ class QueryRel(Relation):
     def set_constraints(self, fn: Callable[[], tuple[RowConstraint, ...]]) -> None:
         self._constraints_fn = fn
 
+    def reads(self) -> Counter[str]:
+        return self.read_counts
+
     def constraints(self) -> tuple[RowConstraint, ...]:
         if self._constraints is None:
             self._constraints = ()  # guards recursion through recursive CTEs
@@ -254,6 +269,19 @@ class Scope:
             alias = f"{base}#{n}"
         self.sources[alias] = rel
         return alias
+
+
+def source_reads(scope: Scope) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for rel in scope.sources.values():
+        counts.update(rel.reads())
+    return counts
+
+
+def sound_constraints(constraints: Iterable[RowConstraint], reads: Counter[str]) -> tuple[RowConstraint, ...]:
+    """Constraints on a table read more than once (self-join, CTE used twice) may hold for the
+    other instance only, so they are dropped: failing closed."""
+    return tuple(c for c in constraints if reads.get(c.column.table, 0) <= 1)
 
 
 def base_refs(node: exp.Expr) -> list[ColumnRef]:

@@ -21,6 +21,8 @@ from purpose_lineage.core.sql_scope import (
     TableRel,
     base_refs,
     merge_all,
+    sound_constraints,
+    source_reads,
 )
 from purpose_lineage.core.sql_walk import Analyzer
 
@@ -289,7 +291,7 @@ def _constraints(an: Analyzer, scope: Scope, conds: list[exp.Expr],
     for alias, src in scope.sources.items():
         if alias not in skip:
             out.update(dict.fromkeys(src.constraints()))
-    return tuple(out)
+    return sound_constraints(out, source_reads(scope))
 
 
 class _Out:
@@ -313,7 +315,7 @@ class _Out:
         columns = {}
         for name, col in zip(names, rel.outs, strict=False):
             merge_all(columns.setdefault(name, {}), col.contrib)
-        self.write(target, columns, rel.dataset, rel.constraints())
+        self.write(target, columns, rel.dataset, sound_constraints(rel.constraints(), rel.reads()))
         self.columns = list(names[: len(rel.outs)])
 
     def write(self, target: str, columns: dict[str, Contrib], dataset: Contrib,

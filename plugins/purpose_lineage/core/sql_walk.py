@@ -31,6 +31,7 @@ from purpose_lineage.core.sql_scope import (
     base_refs,
     compose_into,
     merge_all,
+    source_reads,
 )
 
 # Table functions that only reshape their arguments (as opposed to reading files or URLs).
@@ -127,6 +128,7 @@ class Analyzer(ExprWalker):
             self._correlation(sel, scope, rel)
         self._projections(sel, scope, rel)
         rel.set_constraints(partial(self._select_constraints, sel, scope, inner_ons, nullable))
+        rel.read_counts = source_reads(scope)
         return rel
 
     def add_joins(self, joins: list[exp.Join], scope: Scope, order: list[str], nullable: set[str],
@@ -307,7 +309,15 @@ class Analyzer(ExprWalker):
         merge_all(rel.dataset, right.dataset)
         merge_all(rel.semi, left.semi)
         merge_all(rel.semi, right.semi)
-        if left.open or right.open:
+        if isinstance(node, exp.Except):  # the right branch only removes rows: an anti-join
+            rel.dataset = dict(left.dataset)
+            compose_into(rel.dataset, right.all_contrib(), Subtype.FILTER, False)
+            for col in right.outs:
+                compose_into(rel.dataset, col.contrib, Subtype.JOIN, False)
+            rel.open = list(left.open)
+            for col in left.outs:
+                rel.add(OutCol(col.name, dict(col.contrib), None))
+        elif left.open or right.open:
             rel.open = [left, right]
         elif node.args.get("by_name"):
             for col in left.outs:
@@ -340,6 +350,7 @@ class Analyzer(ExprWalker):
                 else:
                     self.ctx.unknown("ORDER BY of a set operation not resolved", None, key.sql())
         rel.set_constraints(partial(_setop_constraints, node, left, right))
+        rel.read_counts = left.reads() | right.reads()  # a row comes from one branch: max, not sum
         return rel
 
     def values(self, node: exp.Values, scope: Scope, label: str) -> QueryRel:
@@ -446,6 +457,7 @@ def _renamed(rel: Relation, columns: list[str]) -> QueryRel:
     for new, old in zip(columns, names, strict=False):
         out.add(OutCol(new, rel.column(old) or {}, partial(rel.base, old)))
     out.set_constraints(rel.constraints)
+    out.read_counts = rel.reads()
     return out
 
 
