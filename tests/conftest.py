@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "plugins"))  # this checkout's code, even beside a
 _HOME = Path(os.environ.get("PURPOSE_LINEAGE_TEST_HOME") or tempfile.mkdtemp(prefix="pl-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "tests" / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(_HOME / "plugins"))
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME / 'airflow.db'}")
 os.environ.setdefault("PURPOSE_LINEAGE_STORE_URL", f"duckdb:///{_HOME / 'purpose_lineage.duckdb'}")
