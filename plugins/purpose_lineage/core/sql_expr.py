@@ -131,7 +131,8 @@ def _correlated(node: exp.Expr, scope: Scope) -> list[exp.Column]:
         inner = {t.alias_or_name.lower() for t in query.find_all(exp.Table, exp.Subquery)}
         for col in query.find_all(exp.Column):
             table = col.table.lower() if col.table else ""
-            if table and table not in inner and table in scope.sources and col.find_ancestor(exp.Select) is query:
+            if table and table not in inner and table in scope.sources \
+                    and col.find_ancestor(exp.Select) is query:
                 out.append(col)
     return out
 

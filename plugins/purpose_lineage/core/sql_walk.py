@@ -19,8 +19,8 @@ from purpose_lineage.core.sql_expr import (
     ExprWalker,
     conjuncts,
     constraint_ok,
-    predicate_sql,
     in_scope,
+    predicate_sql,
 )
 from purpose_lineage.core.sql_scope import (
     Contrib,

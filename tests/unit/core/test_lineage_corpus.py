@@ -6,7 +6,6 @@ from collections import Counter
 
 import pytest
 from lineage_corpus import Case, check_statement, load_cases
-
 from purpose_lineage.core.lineage import analyze
 from purpose_lineage.core.model import EdgeKind
 
@@ -23,7 +22,9 @@ def test_case(case: Case) -> None:
         problems += [f"statement {i}: {p}" for p in check_statement(case, want, st)]
     for ref in case.indirect_only:
         table, _, column = ref.rpartition(".")
-        kinds = {e.kind for st in results for e in st.edges if (e.source.table, e.source.column) == (table, column)}
+        kinds = {
+            e.kind for st in results for e in st.edges if (e.source.table, e.source.column) == (table, column)
+        }
         if kinds != {EdgeKind.INDIRECT}:
             problems.append(f"{ref} should be used only indirectly, got {sorted(kinds)}")
     assert not problems, "\n".join(problems)
