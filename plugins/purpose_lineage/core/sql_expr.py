@@ -14,6 +14,7 @@ from sqlglot import exp
 from purpose_lineage.core.model import Subtype, Unknown
 from purpose_lineage.core.sql_catalog import Catalog, is_masking, table_parts
 from purpose_lineage.core.sql_scope import (
+    BASE_REF,
     DIRECT_RANK,
     Contrib,
     QueryRel,
@@ -103,7 +104,44 @@ def predicate_sql(node: exp.Expr) -> str:
             return exp.Is(this=n.this.this, expression=n.this.expression, negate=True)
         return n
 
-    return node.transform(canon, copy=False).sql()
+    node = node.transform(canon, copy=False)
+    _canonical_aliases(node)
+    return node.sql()
+
+
+def _canonical_aliases(node: exp.Expr) -> None:
+    """Subqueries in a predicate name their tables, not the aliases the author chose.
+
+    An inner table whose name an outer query already uses gets a suffix (``orders_2``), so
+    that a correlated reference to the outer table stays distinguishable.
+    """
+    taken = {str(c.meta[BASE_REF]).partition("\x1f")[0].rsplit(".", 1)[-1]
+             for c in node.find_all(exp.Column) if BASE_REF in c.meta}
+    counter = 0
+    for select in list(node.find_all(exp.Select)):
+        renames: dict[str, str] = {}
+        for source in select.find_all(exp.Table, exp.Subquery):
+            if source.find_ancestor(exp.Select) is not select or not source.alias_or_name:
+                continue
+            if isinstance(source, exp.Table) and not isinstance(source.this, exp.Func):
+                base = source.name.lower()
+                new, n = base, 1
+                while new in taken:
+                    n += 1
+                    new = f"{base}_{n}"
+            else:
+                counter += 1
+                new = f"_q{counter}"
+            taken.add(new)
+            renames[source.alias_or_name.lower()] = new
+            if isinstance(source, exp.Table) and new == source.name.lower():
+                source.set("alias", None)
+            else:
+                source.set("alias", exp.TableAlias(this=exp.to_identifier(new)))
+        for col in select.find_all(exp.Column):
+            table = col.table.lower() if col.table else ""
+            if table in renames:
+                col.set("table", exp.to_identifier(renames[table]))
 
 
 def constraint_ok(node: exp.Expr) -> bool:
