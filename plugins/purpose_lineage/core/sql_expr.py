@@ -9,6 +9,8 @@ analysed by the subclass (:class:`~.sql_walk.Analyzer`) and composed into the re
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from purpose_lineage.core.model import Subtype, Unknown
@@ -96,12 +98,31 @@ def in_scope(node: exp.Expr):
     return node.walk(prune=lambda n: isinstance(n, exp.Query) and n is not node)
 
 
+# Literals that look like contact identifiers (emails, phone numbers) never leave the analyser.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+_PHONE = re.compile(r"\+?[\d ().-]{7,}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T][\d:.]+)?")
+REDACTED = "<redacted>"
+
+
+def _identifier_like(text: str) -> bool:
+    if _EMAIL.search(text):
+        return True
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= 7 and _PHONE.fullmatch(text.strip()) is not None and not _DATE.fullmatch(text.strip())
+
+
 def predicate_sql(node: exp.Expr) -> str:
-    """Canonical text of a base predicate, the same whatever dialect it was written in."""
+    """Canonical text of a base predicate, the same whatever dialect it was written in.
+
+    Literals that look like emails or phone numbers are replaced by ``'<redacted>'``.
+    """
 
     def canon(n: exp.Expr) -> exp.Expr:
         if isinstance(n, exp.Not) and isinstance(n.this, exp.Is) and not n.this.args.get("negate"):
             return exp.Is(this=n.this.this, expression=n.this.expression, negate=True)
+        if isinstance(n, exp.Literal) and _identifier_like(n.name):
+            return exp.Literal.string(REDACTED) if n.is_string else exp.Literal.number(0)
         return n
 
     node = node.transform(canon, copy=False)

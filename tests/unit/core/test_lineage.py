@@ -167,3 +167,14 @@ def test_constraints_reject_or_true_and_unrelated_tables() -> None:
     )
     assert [c.column.column for c in ok.constraints] == ["discoverable_by_phone"]
     assert loose.constraints == ()
+
+
+def test_constraint_predicates_redact_contact_literals() -> None:
+    [st] = analyze(
+        "SELECT a FROM t WHERE email = 'alice@example.com' AND phone = '+1 555 123 4567' "
+        "AND n = 15551234567 AND country = 'DE' AND day = '2024-01-01'"
+    )
+    text = " ".join(c.predicate for c in st.constraints)
+    assert "alice" not in text and "555" not in text
+    assert "t.email = '<redacted>'" in text and "t.n = 0" in text
+    assert "t.country = 'DE'" in text and "t.day = '2024-01-01'" in text
