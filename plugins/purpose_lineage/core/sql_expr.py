@@ -99,7 +99,7 @@ def in_scope(node: exp.Expr):
 
 
 # Literals that look like contact identifiers (emails, phone numbers) never leave the analyser.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")  # an address; a LIKE '%@domain' pattern is not
 _PHONE = re.compile(r"\+?[\d ().-]{7,}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T][\d:.]+)?")
 REDACTED = "<redacted>"
