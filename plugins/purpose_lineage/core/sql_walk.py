@@ -19,8 +19,8 @@ from purpose_lineage.core.sql_expr import (
     ExprWalker,
     conjuncts,
     constraint_ok,
-    predicate_sql,
     in_scope,
+    predicate_sql,
 )
 from purpose_lineage.core.sql_scope import (
     Contrib,
@@ -349,7 +349,7 @@ class Analyzer(ExprWalker):
                 if col is not None:
                     compose_into(rel.dataset, col.contrib, Subtype.SORT, False)
                 else:
-                    self.ctx.unknown("ORDER BY of a set operation not resolved", None, key.sql())
+                    self.ctx.unknown("ORDER BY of a set operation not resolved")
         rel.set_constraints(partial(_setop_constraints, node, left, right))
         rel.read_counts = left.reads() | right.reads()  # a row comes from one branch: max, not sum
         return rel
