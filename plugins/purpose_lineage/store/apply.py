@@ -71,79 +71,93 @@ def ensure_columns(c: Conn, ds: dict[str, int], columns: set[tuple[str, str]]) -
 
 def apply_batch(c: Conn, b: Batch) -> bool:
     """Write ``b``; False if its run event was already stored (then nothing is written)."""
+    return apply_batches(c, [b])[0]
+
+
+def apply_batches(c: Conn, batches: Sequence[Batch]) -> list[bool]:
+    """Write many batches with one statement per table (a drain merges what waits in the spool).
+
+    Returns, per batch, False if its run event was already stored (or repeated earlier in
+    ``batches``): such a batch writes nothing.
+    """
     now = naive_utc(utcnow())
-    if b.run is not None:
-        r = b.run
-        fresh = c.q(
-            "INSERT INTO pl_run_events (run_id, event_type, event_time, received_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING RETURNING run_id",
-            [r.run_id, r.event_type, naive_utc(r.event_time), now],
-        )
-        if not fresh:
-            return False
-    tables = b.tables
-    ds = ensure_datasets(c, tables, {d.table for d in b.datasets}, now)
-    col = ensure_columns(c, ds, b.columns)
+    fresh = _fresh_events(c, batches, now)
+    todo = [b for b, ok in zip(batches, fresh, strict=True) if ok]
+    if not todo:
+        return fresh
+    tables: dict[str, str] = {}
+    explicit: set[str] = set()
+    columns: set[tuple[str, str]] = set()
+    for b in todo:
+        for name, ns in b.tables.items():
+            if name not in tables or ns != "default":
+                tables[name] = ns
+        explicit.update(d.table for d in b.datasets)
+        columns |= b.columns
+    ds = ensure_datasets(c, tables, explicit, now)
+    col = ensure_columns(c, ds, columns)
 
     def cid(table: str, column: str | None) -> int:
         return col[(table, normalize_column(column))]
 
-    edge_rows = sorted(
-        {
-            (cid(e.source.table, e.source.column), cid(e.target.table, e.target.column), e.subtype.value): e
-            for e in b.edges
-        }.items()
-    )
+    edges: dict[tuple[int, int, str], tuple[bool, str | None]] = {}
+    edge_runs: set[tuple[int, int, str, str]] = set()
+    tags: dict[tuple, str | None] = {}
+    for b in todo:
+        for e in b.edges:
+            key = (
+                cid(e.source.table, e.source.column),
+                cid(e.target.table, e.target.column),
+                e.subtype.value,
+            )
+            masking, desc = edges.get(key, (True, None))
+            edges[key] = (masking and e.masking, e.description or desc)
+            if b.run is not None:
+                edge_runs.add((*key, b.run.run_id))
+        for t in b.tags:
+            origin = cid(t.origin.table, t.origin.column) if t.origin else 0
+            key = (cid(t.column.table, t.column.column), t.category, t.purpose, t.source.value, origin)
+            tags[key] = t.run_id or tags.get(key)
     insert_rows(
         c,
         "INSERT INTO pl_edges (source_id, target_id, subtype, masking, description, created_at)",
         6,
-        [(*k, e.masking, e.description, now) for k, e in edge_rows],
+        [(*k, m, d, now) for k, (m, d) in sorted(edges.items())],
         # masked only while every producer says masked; a plain copy anywhere wins (fail closed)
         "ON CONFLICT (source_id, target_id, subtype) DO UPDATE SET "
         "masking = pl_edges.masking AND excluded.masking, "
         "description = COALESCE(excluded.description, pl_edges.description)",
     )
-    table_pairs = sorted({(ds[e.source.table], ds[e.target.table]) for e in b.edges})
+    by_col = {i: ds[t] for (t, _), i in col.items()}
     insert_rows(
         c,
         "INSERT INTO pl_dataset_edges (source_dataset_id, target_dataset_id)",
         2,
-        table_pairs,
+        sorted({(by_col[s], by_col[t]) for s, t, _ in edges}),
         "ON CONFLICT DO NOTHING",
     )
-    if b.run is not None:
-        insert_rows(
-            c,
-            "INSERT INTO pl_edge_runs (source_id, target_id, subtype, run_id)",
-            4,
-            [(*k, b.run.run_id) for k, _ in edge_rows],
-            "ON CONFLICT DO NOTHING",
-        )
-    tag_rows = sorted(
-        {
-            (
-                cid(t.column.table, t.column.column),
-                t.category,
-                t.purpose,
-                t.source.value,
-                cid(t.origin.table, t.origin.column) if t.origin else 0,
-            ): t.run_id
-            for t in b.tags
-        }.items()
+    insert_rows(
+        c,
+        "INSERT INTO pl_edge_runs (source_id, target_id, subtype, run_id)",
+        4,
+        sorted(edge_runs),
+        "ON CONFLICT DO NOTHING",
     )
     insert_rows(
         c,
         "INSERT INTO pl_tags "
         "(column_id, category, purpose, source, origin_id, run_id, first_seen, last_seen)",
         8,
-        [(*k, run_id, now, now) for k, run_id in tag_rows],
+        [(*k, run_id, now, now) for k, run_id in sorted(tags.items(), key=lambda kv: kv[0])],
         "ON CONFLICT (column_id, category, purpose, source, origin_id) DO UPDATE SET "
         "run_id = COALESCE(excluded.run_id, pl_tags.run_id), last_seen = excluded.last_seen",
     )
-    if b.run is not None:
-        _record_run(c, b, ds)
-    checks = {(a.run_id or "", ds[a.table], normalize_column(a.column), a.assertion): a for a in b.assertions}
+    _record_runs(c, todo, ds)
+    checks = {
+        (a.run_id or "", ds[a.table], normalize_column(a.column), a.assertion): a
+        for b in todo
+        for a in b.assertions
+    }
     insert_rows(
         c,
         "INSERT INTO pl_assertions "
@@ -153,40 +167,104 @@ def apply_batch(c: Conn, b: Batch) -> bool:
         "ON CONFLICT (run_id, dataset_id, column_name, assertion) DO UPDATE SET "
         "success = excluded.success, severity = excluded.severity",
     )
+    verdicts = {(v.run_id, v.task_id, v.sink, naive_utc(v.checked_at)): v for b in todo for v in b.verdicts}
     insert_rows(
         c,
         "INSERT INTO pl_verdicts "
         "(run_id, dag_id, task_id, sink, passed, violations, affected_count, checked_at)",
         8,
-        sorted(
+        [
             (
-                (
-                    v.run_id,
-                    v.dag_id,
-                    v.task_id,
-                    v.sink,
-                    v.passed,
-                    json.dumps(list(v.violations), sort_keys=True),
-                    v.affected_count,
-                    naive_utc(v.checked_at),
-                )
-                for v in b.verdicts
-            ),
-            key=lambda r: (r[0], r[2], r[3], r[7]),
-        ),
+                rid,
+                v.dag_id,
+                task,
+                sink,
+                v.passed,
+                json.dumps(list(v.violations), sort_keys=True),
+                v.affected_count,
+                at,
+            )
+            for (rid, task, sink, at), v in sorted(verdicts.items(), key=lambda kv: kv[0])
+        ],
         "ON CONFLICT DO NOTHING",
     )
-    return True
+    return fresh
 
 
-def _record_run(c: Conn, b: Batch, ds: dict[str, int]) -> None:
-    r = b.run
-    assert r is not None
-    at = naive_utc(r.event_time)
-    ended = at if r.event_type in ("COMPLETE", "FAIL", "ABORT") else None
-    c.x(
+def _fresh_events(c: Conn, batches: Sequence[Batch], now: Any) -> list[bool]:
+    """Insert the batches' run events; True for a batch without a run or whose event is new."""
+    keys = {}
+    for b in batches:
+        if b.run is not None:
+            keys.setdefault((b.run.run_id, b.run.event_type, naive_utc(b.run.event_time)), None)
+    inserted: set[tuple] = set()
+    rows = sorted(keys)
+    one = "(?,?,?,?)"
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
+        got = c.q(
+            "INSERT INTO pl_run_events (run_id, event_type, event_time, received_at) "
+            f"VALUES {','.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
+            "RETURNING run_id, event_type, event_time",
+            [v for r in chunk for v in (*r, now)],
+        )
+        inserted.update((rid, et, _naive(at)) for rid, et, at in got)
+    out, seen = [], set()
+    for b in batches:
+        if b.run is None:
+            out.append(True)
+            continue
+        key = (b.run.run_id, b.run.event_type, naive_utc(b.run.event_time))
+        out.append(key in inserted and key not in seen)
+        seen.add(key)
+    return out
+
+
+def _naive(value: Any) -> Any:
+    return value.replace(tzinfo=None) if getattr(value, "tzinfo", None) else value
+
+
+def _record_runs(c: Conn, batches: Sequence[Batch], ds: dict[str, int]) -> None:
+    # one row per run: merge its events here (an upsert may not touch a row twice in one statement)
+    runs: dict[str, list] = {}
+    roles: set[tuple[str, int, str]] = set()
+    for b in batches:
+        r = b.run
+        if r is None:
+            continue
+        at = naive_utc(r.event_time)
+        ended = at if r.event_type in ("COMPLETE", "FAIL", "ABORT") else None
+        row = [
+            r.run_id,
+            r.job_namespace,
+            r.job_name,
+            r.dag_id,
+            r.task_id,
+            r.event_type,
+            at,
+            at,
+            ended,
+            r.producer,
+        ]
+        old = runs.get(r.run_id)
+        if old is not None:
+            if old[6] > at:
+                row[5], row[6] = old[5], old[6]
+            row[7] = min(old[7], at)
+            row[8] = max(x for x in (old[8], ended) if x is not None) if (old[8] or ended) else None
+            row[2] = old[2] or row[2]
+            for i in (3, 4, 9):
+                row[i] = old[i] if old[i] is not None else row[i]
+        runs[r.run_id] = row
+        roles |= {(r.run_id, ds[t], "input") for t in b.inputs} | {
+            (r.run_id, ds[t], "output") for t in b.outputs
+        }
+    insert_rows(
+        c,
         "INSERT INTO pl_runs (run_id, job_namespace, job_name, dag_id, task_id, state, state_time, "
-        "started_at, ended_at, producer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "started_at, ended_at, producer)",
+        10,
+        [runs[k] for k in sorted(runs)],
         "ON CONFLICT (run_id) DO UPDATE SET "
         "state = CASE WHEN excluded.state_time >= pl_runs.state_time "
         "THEN excluded.state ELSE pl_runs.state END, "
@@ -197,13 +275,11 @@ def _record_run(c: Conn, b: Batch, ds: dict[str, int]) -> None:
         "dag_id = COALESCE(pl_runs.dag_id, excluded.dag_id), "
         "task_id = COALESCE(pl_runs.task_id, excluded.task_id), "
         "producer = COALESCE(pl_runs.producer, excluded.producer)",
-        [r.run_id, r.job_namespace, r.job_name, r.dag_id, r.task_id, r.event_type, at, at, ended, r.producer],
     )
-    roles = sorted({(ds[t], "input") for t in b.inputs} | {(ds[t], "output") for t in b.outputs})
     insert_rows(
         c,
         "INSERT INTO pl_run_datasets (run_id, dataset_id, role)",
         3,
-        [(r.run_id, d, role) for d, role in roles],
+        sorted(roles),
         "ON CONFLICT DO NOTHING",
     )

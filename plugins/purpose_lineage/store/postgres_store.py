@@ -21,7 +21,6 @@ from purpose_lineage.store.sql import SqlStore, Unavailable
 CONNECT_TIMEOUT = 3  # seconds
 LOCK_TIMEOUT_MS = 5000
 STATEMENT_TIMEOUT_MS = 120_000
-OPTIONS = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
 SCHEMA_LOCK = int(hashlib.sha256(b"purpose_lineage.schema").hexdigest()[:15], 16)
 
 
@@ -66,6 +65,8 @@ class _Conn:
 class PostgresStore(SqlStore):
     dialect = "postgresql"
     spool_first = False
+    lock_timeout_ms = LOCK_TIMEOUT_MS  # a write blocked longer than this is spooled instead
+    statement_timeout_ms = STATEMENT_TIMEOUT_MS
 
     def __init__(self, url: str, *, spool_dir: Path | None = None):
         self.dsn = dsn(url)
@@ -83,7 +84,8 @@ class PostgresStore(SqlStore):
                     self._conn = psycopg2.connect(
                         self.dsn,
                         connect_timeout=CONNECT_TIMEOUT,
-                        options=OPTIONS,
+                        options=f"-c lock_timeout={self.lock_timeout_ms} "
+                        f"-c statement_timeout={self.statement_timeout_ms}",
                         application_name="purpose_lineage",
                     )
                 except psycopg2.Error as exc:

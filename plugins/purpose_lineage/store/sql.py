@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from purpose_lineage.core.model import ColumnRef, Edge, Tag, TagSource
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import migrations, reads
-from purpose_lineage.store.apply import Conn, apply_batch
+from purpose_lineage.store.apply import Conn, apply_batch, apply_batches
 from purpose_lineage.store.base import (
     DEFAULT_DEPTH,
     DEFAULT_MAX_PATHS,
@@ -50,10 +50,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRIES = 6
+DRAIN_GROUP = 200  # spooled batches merged into one transaction
 
 
 class Unavailable(Exception):
     """The store cannot be reached now (server down, file locked): spool writes, fail reads."""
+
+
+class _Rejected(Exception):
+    """The store refused a batch for good (not a connectivity problem)."""
 
 
 class Busy(Unavailable):
@@ -220,39 +225,54 @@ class SqlStore(LineageStore):
         return applied
 
     def _apply_spooled(self, conn: Any) -> int:
-        # one transaction per file: commit, then unlink (a crash in between replays a no-op)
+        """Apply pending files, many per transaction; commit, then unlink (a crash replays a no-op)."""
         applied = 0
-        for path in self.spool.files():
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                continue  # another drainer took it
-            try:
-                batch = Batch.from_json(data)
-            except StoreError as exc:
-                self.spool.quarantine(path, str(exc))
-                continue
-            for attempt in range(RETRIES):
-                conn.begin()
+        files = self.spool.files()
+        for i in range(0, len(files), DRAIN_GROUP):
+            group: list[tuple[Path, Batch]] = []
+            for path in files[i : i + DRAIN_GROUP]:
                 try:
-                    apply_batch(conn, batch)
-                    conn.commit()
-                    break
-                except Exception as exc:
-                    conn.rollback()
-                    kind = self._classify(exc)
-                    if kind == "retry" and attempt < RETRIES - 1:
-                        time.sleep(random.uniform(0.01, 0.05))
-                        continue
-                    if kind == "unavailable":
-                        raise
-                    self.spool.quarantine(path, f"{type(exc).__name__}: {exc}")
-                    break
-            else:  # pragma: no cover
+                    group.append((path, Batch.from_json(path.read_bytes())))
+                except FileNotFoundError:
+                    continue  # another drainer took it
+                except StoreError as exc:
+                    self.spool.quarantine(path, str(exc))
+            if not group:
                 continue
-            path.unlink(missing_ok=True)
-            applied += 1
+            try:
+                self._apply_group(conn, [b for _, b in group])
+            except _Rejected:
+                # something in the group can never be stored: find it file by file
+                for path, batch in group:
+                    try:
+                        self._apply_group(conn, [batch])
+                    except _Rejected as exc:
+                        self.spool.quarantine(path, str(exc.__cause__ or exc))
+                        continue
+                    path.unlink(missing_ok=True)
+                    applied += 1
+                continue
+            for path, _ in group:
+                path.unlink(missing_ok=True)
+            applied += len(group)
         return applied
+
+    def _apply_group(self, conn: Any, batches: list[Batch]) -> None:
+        for attempt in range(RETRIES):
+            conn.begin()
+            try:
+                apply_batches(conn, batches)
+                conn.commit()
+                return
+            except Exception as exc:
+                conn.rollback()
+                kind = self._classify(exc)
+                if kind == "retry" and attempt < RETRIES - 1:
+                    time.sleep(random.uniform(0.01, 0.05))
+                    continue
+                if kind == "unavailable":
+                    raise
+                raise _Rejected(f"{type(exc).__name__}: {exc}") from exc
 
     def pending(self) -> int:
         return self.spool.count()
