@@ -84,6 +84,10 @@ class TcpProxy:
 
     def stop(self) -> None:
         if self._server is not None:
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the proxy thread
+            except OSError:
+                pass
             self._server.close()
             self._server = None
         with self._lock:
