@@ -306,6 +306,11 @@ class SqlStore(LineageStore):
         )
         return self._submit(batch)
 
+    def record_batch(self, batch: Batch) -> bool:
+        if not isinstance(batch, Batch):
+            raise StoreError(f"record_batch needs a Batch, got {type(batch).__name__}")
+        return self._submit(batch)
+
     def record_tags(self, tags: Iterable[Tag]) -> None:
         self._submit(Batch.build(tags=tags))
 
