@@ -102,7 +102,7 @@ def paths(
             max_paths=max_paths,
         )
     except PathLimitError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except StoreError as exc:
         raise _unavailable(exc) from None
     return PathsResponse(sink=normalize_table(sink), depth=depth, paths=[_path(p) for p in found])
