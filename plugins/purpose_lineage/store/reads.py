@@ -46,6 +46,19 @@ RUN_COLS = "r.run_id, r.job_namespace, r.job_name, r.dag_id, r.task_id, r.state,
 IdEdge = tuple[int, int, str, bool, str | None]
 
 
+def _ref_key(r: ColumnRef | None) -> tuple[str, str]:
+    return ("", "") if r is None else (r.table, r.column or "")
+
+
+def tag_key(t: Tag) -> tuple:
+    """Sort key for tags: None-safe (a dataclass order would compare None with str)."""
+    return (_ref_key(t.column), t.category, t.purpose, t.source.value, _ref_key(t.origin), t.run_id or "")
+
+
+def edge_key(e: Edge) -> tuple:
+    return (_ref_key(e.source), _ref_key(e.target), e.subtype.value, e.masking, e.description or "")
+
+
 def ref(table: str, column: str) -> ColumnRef:
     return ColumnRef(table, None if column == ROWS else column)
 

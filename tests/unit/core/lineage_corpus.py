@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from purpose_lineage.core.lineage import RESULT_TABLE
 from purpose_lineage.core.model import StatementLineage
 

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import sqlglot
+
 from purpose_lineage.core import sql_statements
 from purpose_lineage.core.lineage import RESULT_TABLE, analyze
 from purpose_lineage.core.model import ColumnRef, Edge, EdgeKind, RowConstraint, Subtype

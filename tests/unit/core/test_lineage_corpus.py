@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 from lineage_corpus import Case, check_statement, load_cases
+
 from purpose_lineage.core.lineage import analyze
 from purpose_lineage.core.model import EdgeKind
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from purpose_lineage.core.lineage import analyze
 from purpose_lineage.core.model import ColumnRef, EdgeKind
 

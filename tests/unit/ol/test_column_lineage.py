@@ -11,10 +11,11 @@ import jsonschema
 import pytest
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
 from openlineage.client.serde import Serde
+from referencing import Registry, Resource
+
 from purpose_lineage.core.lineage import analyze
 from purpose_lineage.ol import column_lineage
 from purpose_lineage.ol.column_lineage import column_lineage_facet
-from referencing import Registry, Resource
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "fixtures" / "openlineage"
 FACET_URL = "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
