@@ -75,7 +75,7 @@ class Script:
         elif isinstance(node, exp.Command):
             if str(node.this).upper() not in _QUIET_COMMANDS:
                 ctx.unknown(f"unsupported statement: {str(node.this).upper()}")
-        elif not isinstance(node, (exp.DML, exp.DDL, *_QUIET)):
+        elif isinstance(node, (exp.Condition, exp.Alias, exp.Identifier)):  # e.g. "SELEC x"
             ctx.unknown(f"parse error: not a SQL statement ({node.key})")
         elif not isinstance(node, _QUIET):
             table = node.find(exp.Table)
@@ -311,7 +311,7 @@ class _Out:
 
     def query(self, target: str, rel: QueryRel, names: list[str]) -> None:
         for table in _open_tables(rel):
-            self.ctx.unknown(f"SELECT * over {table} without a catalog: its columns are unknown", table, "*")
+            self.ctx.unknown(f"SELECT * over {table}: its columns are unknown (no catalog)", table, "*")
         columns = {}
         for name, col in zip(names, rel.outs, strict=False):
             merge_all(columns.setdefault(name, {}), col.contrib)

@@ -385,11 +385,15 @@ class Analyzer(ExprWalker):
             cte = scope.cte(parts[0]) if len(parts) == 1 else None
             rel = cte if cte is not None else self.ctx.table(node)
             alias = alias or parts[-1]
-            if node.args.get("pivots"):
+            if node.args.get("pivots"):  # every column may feed every pivoted column: fail closed
                 self.ctx.unknown("PIVOT/UNPIVOT not analysed: columns of its result are unknown",
                                  rel.base_table)
-                rel = QueryRel(alias)
-                rel.open = [scope.sources.get(alias) or FuncRel(alias, None, {})]
+                everything: Contrib = {}
+                for name in rel.names() or ():
+                    compose_into(everything, rel.column(name) or {}, TRANSFORM, False)
+                pivot = QueryRel(alias)
+                pivot.open = [FuncRel(f"PIVOT of {rel.label}", None, everything)]
+                rel = pivot
         elif isinstance(node, exp.Subquery):
             rel = self.query(node.this, scope, None, alias or "subquery")
         elif isinstance(node, exp.Lateral):
