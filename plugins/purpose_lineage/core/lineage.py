@@ -112,6 +112,8 @@ def analyze(
                 node = parsed[0] if parsed else None
             except ParseError as exc:
                 error = _describe(exc, offset)
+            except Exception as exc:  # e.g. RecursionError on absurdly deep nesting
+                error = f"the parser failed ({type(exc).__name__})"
         if error is not None:
             if strict:
                 raise SqlAnalysisError(f"statement {index + 1}: {error}")
