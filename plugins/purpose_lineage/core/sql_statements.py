@@ -12,7 +12,8 @@ from sqlglot import exp
 
 from purpose_lineage.core.model import ColumnRef, Edge, RowConstraint, StatementLineage, Subtype
 from purpose_lineage.core.sql_catalog import Catalog, table_parts
-from purpose_lineage.core.sql_expr import Context, conjuncts, constraint_ok, predicate_sql
+from purpose_lineage.core.sql_expr import Context
+from purpose_lineage.core.sql_predicates import conjuncts, constraint_ok, predicate_sql
 from purpose_lineage.core.sql_scope import (
     Contrib,
     QueryRel,
