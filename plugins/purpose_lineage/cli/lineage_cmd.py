@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="SQL file, or - for standard input")
     p.add_argument("--dialect", default=None, help="sqlglot dialect: duckdb, postgres, snowflake...")
     p.add_argument("--schema", default=None, help="catalog YAML/JSON mapping each table to its columns")
+    p.add_argument("--catalog-from", default=None, metavar="URL",
+                   help="read the catalog from a warehouse: duckdb:///file.db or postgresql://...")
     p.add_argument("--default-prefix", default=None, help="schema of unqualified table names, e.g. main")
     add_format_option(p)
     p.set_defaults(handler=run)
@@ -28,15 +30,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from purpose_lineage.core.lineage import analyze
+    from purpose_lineage.errors import PurposeLineageError
 
     try:
         sql = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
-        schema = _load_schema(args.schema) if args.schema else None
-    except (OSError, ValueError) as exc:
+        schema = _load_schema(args.schema) if args.schema else {}
+        if args.catalog_from:
+            from purpose_lineage.warehouse_catalog import catalog_from_url
+
+            schema = {**catalog_from_url(args.catalog_from), **schema}
+    except (OSError, ValueError, PurposeLineageError) as exc:
         print(f"purpose-lineage lineage: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a driver error: say which, without its message (may hold a DSN password)
+        print(f"purpose-lineage lineage: cannot read the catalog ({type(exc).__name__})", file=sys.stderr)
+        return 1
     try:
-        results = analyze(sql, dialect=args.dialect, schema=schema, default_table_prefix=args.default_prefix)
+        results = analyze(sql, dialect=args.dialect, schema=schema or None,
+                          default_table_prefix=args.default_prefix)
     except ValueError as exc:  # unknown dialect name
         print(f"purpose-lineage lineage: {exc}", file=sys.stderr)
         return 2

@@ -145,3 +145,25 @@ def test_columns_used_only_indirectly_have_no_direct_edge(q: Query, aliases: dic
     for table, column in q.indirect_only:
         kinds = {e.kind for e in result.edges if e.source == ColumnRef(table, column)}
         assert kinds == {EdgeKind.INDIRECT}, f"{table}.{column} in {q.render(aliases)}"
+
+
+SQL_WORDS = st.sampled_from([
+    "SELECT", "FROM", "WHERE", "JOIN", "ON", "IN", "(", ")", ",", ";", "a", "t.b", "*", "=", "1", "'x'",
+    "GROUP BY", "ORDER BY", "UNION", "WITH", "AS", "INSERT INTO", "VALUES", "CASE", "WHEN", "END", "EXISTS",
+    "sha256(", "OVER (PARTITION BY", "UPDATE", "SET", "MERGE", "USING", "--", "/*", "\"", "`", "LATERAL",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SQL_WORDS, max_size=30), st.sampled_from(["duckdb", "postgres", "snowflake", "bigquery"]))
+def test_garbage_never_raises(words: list[str], dialect: str) -> None:
+    results = analyze(" ".join(words), dialect=dialect, schema=TABLES)
+    for r in results:
+        assert all(u.reason for u in r.unknowns)
+
+
+def test_deep_nesting_is_an_unknown_not_a_crash() -> None:
+    deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS x; SELECT a FROM t1"
+    first, second = analyze(deep, schema=TABLES)
+    assert first.unknowns or first.columns == ("x",)
+    assert second.edges
