@@ -25,10 +25,11 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests" / "unit" / "core")]
 
 import openlineage_sql  # noqa: E402
 from lineage_corpus import load_cases  # noqa: E402
-from purpose_lineage.core.lineage import _split, analyze  # noqa: E402
-from purpose_lineage.core.model import EdgeKind  # noqa: E402
 from sqlglot.dialects.dialect import Dialect  # noqa: E402
 from sqlglot.errors import SqlglotError  # noqa: E402
+
+from purpose_lineage.core.lineage import _split, analyze  # noqa: E402
+from purpose_lineage.core.model import EdgeKind  # noqa: E402
 
 
 def _statements(case) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from purpose_lineage.cli import main
 from purpose_lineage.core.lineage import analyze
 from purpose_lineage.warehouse_catalog import catalog_from_url, read_catalog
