@@ -37,3 +37,15 @@ class StoreError(PurposeLineageError):
 
 class DetectionError(PurposeLineageError):
     """Sampling or classifying warehouse values failed."""
+
+
+class DataCheckError(PurposeLineageError):
+    """A data-level check (Great Expectations) could not run; the guard must fail closed."""
+
+
+class SuiteNotFoundError(DataCheckError):
+    """No expectation suite of that name exists."""
+
+
+class FingerprintSecretError(DataCheckError):
+    """The fingerprint secret is missing, too short, or not the one the fingerprint table was built with."""
