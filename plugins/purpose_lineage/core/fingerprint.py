@@ -41,6 +41,11 @@ TRIM_CHARS = " \t\r\n"
 _HEX_HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
 _NON_DIGIT = re.compile(r"[^0-9]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_REDACT = re.compile(
+    r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+"  # emails
+    r"|\b[0-9a-fA-F]{32,}\b"  # hex digests
+    r"|\+?\(?\d[\d\s().\-/]{5,}\d"  # phone-like digit runs (7+ digits with separators)
+)
 
 
 class IdentifierKind(StrEnum):
@@ -262,9 +267,7 @@ def sink_key(value: str | None) -> str | None:
     return digits or None
 
 
-def fingerprints_of(
-    key: bytes, kind: IdentifierKind | str, identity: str
-) -> tuple[Fingerprint, ...]:
+def fingerprints_of(key: bytes, kind: IdentifierKind | str, identity: str) -> tuple[Fingerprint, ...]:
     """Fingerprint rows for one canonical identity.
 
     >>> rows = fingerprints_of(b"0123456789abcdef", "email", "a@b.org")
@@ -304,3 +307,14 @@ def distinct_identities(rows: Iterable[Fingerprint]) -> int:
     1
     """
     return len({r.identity for r in rows})
+
+
+def redact_identifiers(text: str) -> str:
+    """``text`` with anything shaped like an email, phone number or hex digest replaced.
+
+    For error messages from databases and libraries, which may quote a value.
+
+    >>> redact_identifiers("bad value '+1 (555) 010-1234' / Bob@X.org / " + "ab" * 16)
+    "bad value '[redacted]' / [redacted] / [redacted]"
+    """
+    return _REDACT.sub("[redacted]", text)

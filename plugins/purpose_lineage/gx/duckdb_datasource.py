@@ -77,7 +77,9 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
             return result
 
 
-_DOUBLE = {"double": "double precision", "float": "real", "blob": "bytea"}
+# DuckDB type names that duckdb-engine's PostgreSQL-derived table lacks or maps to generic types
+_ALIASES = {"double": "double precision", "float": "real", "blob": "bytea"}
+_EXACT = {"varchar": sa.types.VARCHAR}
 
 
 def _sqlalchemy_type(engine: sa.Engine, duckdb_type: str) -> Any:
@@ -85,7 +87,9 @@ def _sqlalchemy_type(engine: sa.Engine, duckdb_type: str) -> Any:
     base = re.sub(r"\(.*\)", "", duckdb_type).strip().lower()
     if base.endswith("[]"):
         return sa.types.ARRAY(_sqlalchemy_type(engine, base[:-2]))
-    type_class = engine.dialect.ischema_names.get(_DOUBLE.get(base, base))  # type: ignore[attr-defined]
+    type_class = _EXACT.get(base) or engine.dialect.ischema_names.get(  # type: ignore[attr-defined]
+        _ALIASES.get(base, base)
+    )
     return type_class() if type_class is not None else sa.types.NullType()
 
 
@@ -108,8 +112,12 @@ def duckdb_column_metadata(
     with engine.connect() as connection:
         rows = connection.execute(query).fetchall()
     return [
-        {"name": row[0], "type": _sqlalchemy_type(engine, row[1]), "nullable": row[2] == "YES",
-         "primary_key": False}
+        {
+            "name": row[0],
+            "type": _sqlalchemy_type(engine, row[1]),
+            "nullable": row[2] == "YES",
+            "primary_key": False,
+        }
         for row in rows
     ]
 

@@ -75,7 +75,9 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WS = "' ' || chr(9) || chr(13) || chr(10)"
 # synthetic values only: proves the warehouse functions agree with core.fingerprint
 _SELF_TEST_VALUES = (
-    "+1 (555) 010-0000", " Self.Test@Example.INVALID ", "0044 20 7946 0000",
+    "+1 (555) 010-0000",
+    " Self.Test@Example.INVALID ",
+    "0044 20 7946 0000",
     "D41D8CD98F00B204E9800998ECF8427E",
 )
 _HEX_SQL = "'[0-9a-fA-F]{{32}}|[0-9a-fA-F]{{64}}'"
@@ -158,12 +160,17 @@ def _source_select(source: IdentifierSource) -> str:
 
 # --- SQL functions -----------------------------------------------------------------------------
 
+
 def function_ddl(dialect: str, table: str) -> list[str]:
     """``CREATE OR REPLACE`` statements of the three fingerprint functions for ``table``'s schema."""
     schema = _schema_prefix(table)
     if dialect == "duckdb":
-        var = "coalesce(getvariable('purpose_lineage_fp_{0}'), " \
-              "error('purpose-lineage: fingerprint secret not set in this session'))"
+        # the cast keeps DuckDB from folding an unset variable to NULL (and so the HMAC to NULL,
+        # which would match nothing) before error() runs
+        var = (
+            "coalesce(getvariable('purpose_lineage_fp_{0}'), "
+            "error('purpose-lineage: fingerprint secret not set in this session'))::BLOB"
+        )
         inner = f"sha256({var.format('ipad')} || encode(c))"
         return [
             f"CREATE OR REPLACE MACRO {schema}purpose_lineage_sink_key(v) AS CASE "
@@ -176,7 +183,13 @@ def function_ddl(dialect: str, table: str) -> list[str]:
             f"CREATE OR REPLACE MACRO {schema}{FP_FUNCTION}(v) AS "
             f"{schema}purpose_lineage_hmac64({schema}purpose_lineage_sink_key(v))",
         ]
-    pad = "decode(current_setting('purpose_lineage.fp_{0}'), 'hex')"
+    # unset -> current_setting raises; reset to '' -> the cast raises with a message that says why
+    setting = "current_setting('purpose_lineage.fp_{0}')"
+    pad = (
+        f"CASE WHEN length({setting}) = 128 THEN decode({setting}, 'hex') "
+        "ELSE decode(CAST(('purpose-lineage: fingerprint secret not set in this session' || "
+        f"{setting}) AS integer)::text, 'hex') END"
+    )
     return [
         f"CREATE OR REPLACE FUNCTION {schema}purpose_lineage_sink_key(v text) RETURNS text "
         "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CASE "
@@ -207,6 +220,7 @@ def install_functions(bind: sa.Engine | sa.Connection, table: str = DEFAULT_TABL
 
 # --- the secret as session state ---------------------------------------------------------------
 
+
 def _session_setter(dialect: str, key: bytes) -> Callable[[Any, Any, Any], None]:
     ipad, opad = (pad.hex() for pad in hmac_pads(key))
 
@@ -217,8 +231,11 @@ def _session_setter(dialect: str, key: bytes) -> Callable[[Any, Any, Any], None]
                 cursor.execute("SET VARIABLE purpose_lineage_fp_ipad = from_hex(?)", [ipad])
                 cursor.execute("SET VARIABLE purpose_lineage_fp_opad = from_hex(?)", [opad])
             else:
-                cursor.execute("SELECT set_config('purpose_lineage.fp_ipad', %s, false), "
-                               "set_config('purpose_lineage.fp_opad', %s, false)", (ipad, opad))
+                cursor.execute(
+                    "SELECT set_config('purpose_lineage.fp_ipad', %s, false), "
+                    "set_config('purpose_lineage.fp_opad', %s, false)",
+                    (ipad, opad),
+                )
         finally:
             cursor.close()
 
@@ -299,10 +316,11 @@ class _connect:
 
 # --- build -----------------------------------------------------------------------------------
 
+
 def _phone_fast_path_sql(dialect: str, source: IdentifierSource, role: str, user: str, schema: str) -> str:
     col = quote_ident(source.column)
     hm = f"{schema}purpose_lineage_hmac64"
-    strict = (f"regexp_full_match(v, '{E164_STRICT}')" if dialect == "duckdb" else f"v ~ '^{E164_STRICT}$'")
+    strict = f"regexp_full_match(v, '{E164_STRICT}')" if dialect == "duckdb" else f"v ~ '^{E164_STRICT}$'"
     md5 = "md5({0})"
     keys = [
         "SELECT u, identity, 'plain' AS form, digits AS k FROM parts",
@@ -331,9 +349,9 @@ def _phone_fast_path_sql(dialect: str, source: IdentifierSource, role: str, user
             LEFT JOIN _pl_cc c2 ON c2.cc = substr(ok.digits, 1, 2)
             LEFT JOIN _pl_cc c3 ON c3.cc = substr(ok.digits, 1, 3)
         ), keys AS (
-            {' UNION ALL '.join(keys)}
+            {" UNION ALL ".join(keys)}
         )
-        SELECT '{role}', u, 'phone', identity, {'NULL' if role != 'security' else f'{hm}(k)'}, form FROM keys
+        SELECT '{role}', u, 'phone', identity, {"NULL" if role != "security" else f"{hm}(k)"}, form FROM keys
     """
 
 
@@ -347,11 +365,13 @@ def _email_sql(dialect: str, source: IdentifierSource, role: str, user: str, sch
     col = quote_ident(source.column)
     hm = f"{schema}purpose_lineage_hmac64"
     trim = "trim" if dialect == "duckdb" else "btrim"
-    shape = (f"regexp_full_match(e, '{EMAIL_SHAPE}')" if dialect == "duckdb" else f"e ~ '^{EMAIL_SHAPE}$'")
+    shape = f"regexp_full_match(e, '{EMAIL_SHAPE}')" if dialect == "duckdb" else f"e ~ '^{EMAIL_SHAPE}$'"
     if role == "security":
-        keys = ("SELECT u, identity, 'plain' AS form, e AS k FROM parts "
-                f"UNION ALL SELECT u, identity, 'sha256', {_sha256_hex(dialect, 'e')} FROM parts "
-                "UNION ALL SELECT u, identity, 'md5', md5(e) FROM parts")
+        keys = (
+            "SELECT u, identity, 'plain' AS form, e AS k FROM parts "
+            f"UNION ALL SELECT u, identity, 'sha256', {_sha256_hex(dialect, 'e')} FROM parts "
+            "UNION ALL SELECT u, identity, 'md5', md5(e) FROM parts"
+        )
         fp = f"{hm}(k)"
     else:
         keys, fp = "SELECT u, identity, 'identity' AS form FROM parts", "NULL"
@@ -371,13 +391,20 @@ def _rejected_emails_sql(dialect: str, source: IdentifierSource) -> str:
     col = quote_ident(source.column)
     trim = "trim" if dialect == "duckdb" else "btrim"
     shape = f"regexp_full_match(e, '{EMAIL_SHAPE}')" if dialect == "duckdb" else f"e ~ '^{EMAIL_SHAPE}$'"
-    return (f"SELECT count(*) FROM (SELECT DISTINCT lower({trim}(CAST({col} AS VARCHAR), {_WS})) AS e "
-            f"FROM {_source_select(source)} WHERE {col} IS NOT NULL) q WHERE NOT {shape}")
+    return (
+        f"SELECT count(*) FROM (SELECT DISTINCT lower({trim}(CAST({col} AS VARCHAR), {_WS})) AS e "
+        f"FROM {_source_select(source)} WHERE {col} IS NOT NULL) q WHERE NOT {shape}"
+    )
 
 
 def _python_phone_rows(
-    connection: sa.Connection, dialect: str, source: IdentifierSource, role: str, user: str,
-    key: bytes, default_region: str,
+    connection: sa.Connection,
+    dialect: str,
+    source: IdentifierSource,
+    role: str,
+    user: str,
+    key: bytes,
+    default_region: str,
 ) -> tuple[int, int]:
     """Normalise the non-E.164 phones of ``source`` in Python; insert only their fingerprints."""
     col = quote_ident(source.column)
@@ -387,8 +414,10 @@ def _python_phone_rows(
         f"SELECT DISTINCT {user} AS u, {v} AS v FROM {_source_select(source)} "
         f"WHERE {col} IS NOT NULL AND NOT {strict}"
     )
-    insert = sa.text("INSERT INTO _pl_stage (role, u, kind, identity, fp, form) "
-                     "VALUES (:role, :u, 'phone', :identity, :fp, :form)")
+    insert = sa.text(
+        "INSERT INTO _pl_stage (role, u, kind, identity, fp, form) "
+        "VALUES (:role, :u, 'phone', :identity, :fp, :form)"
+    )
     normalised = rejected = 0
     rows: list[dict[str, Any]] = []
     result = connection.execute(select).fetchall()  # DuckDB cannot interleave a cursor with inserts
@@ -399,8 +428,10 @@ def _python_phone_rows(
             continue
         normalised += 1
         if role == "security":
-            rows += [{"role": role, "u": u, "identity": f.identity, "fp": f.fp, "form": f.form.value}
-                     for f in fingerprints_of(key, IdentifierKind.PHONE, e164)]
+            rows += [
+                {"role": role, "u": u, "identity": f.identity, "fp": f.fp, "form": f.form.value}
+                for f in fingerprints_of(key, IdentifierKind.PHONE, e164)
+            ]
         else:
             ident = fingerprint(key, e164)
             rows.append({"role": role, "u": u, "identity": ident, "fp": None, "form": "identity"})
@@ -451,16 +482,20 @@ def build_fingerprint_table(
             for role, group in (("security", sources), ("exclude", tuple(exclude))):
                 for source in group:
                     kind = IdentifierKind(source.kind)
-                    user = f"CAST({quote_ident(source.user_column)} AS VARCHAR)" if source.user_column \
+                    user = (
+                        f"CAST({quote_ident(source.user_column)} AS VARCHAR)"
+                        if source.user_column
                         else "CAST(NULL AS VARCHAR)"
+                    )
                     if kind is IdentifierKind.EMAIL:
                         connection.exec_driver_sql(_email_sql(dialect, source, role, user, schema))
                         bad = connection.exec_driver_sql(_rejected_emails_sql(dialect, source)).scalar()
                         rejected += int(bad or 0)
                     else:
                         connection.exec_driver_sql(_phone_fast_path_sql(dialect, source, role, user, schema))
-                        n, r = _python_phone_rows(connection, dialect, source, role, user, key,
-                                                  default_region)
+                        n, r = _python_phone_rows(
+                            connection, dialect, source, role, user, key, default_region
+                        )
                         normalised, rejected = normalised + n, rejected + r
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {new}")
             connection.exec_driver_sql(f"""
@@ -487,10 +522,23 @@ def build_fingerprint_table(
         ) from None
     finally:
         detach()
-    report = BuildReport(table, identities, fingerprints, before - identities, rejected, normalised,
-                         round(time.perf_counter() - started, 3))
-    log.info("fingerprint table %s: %d identities, %d fingerprints, %d excluded by consent, %d rejected",
-             table, report.identities, report.fingerprints, report.excluded, report.rejected)
+    report = BuildReport(
+        table,
+        identities,
+        fingerprints,
+        before - identities,
+        rejected,
+        normalised,
+        round(time.perf_counter() - started, 3),
+    )
+    log.info(
+        "fingerprint table %s: %d identities, %d fingerprints, %d excluded by consent, %d rejected",
+        table,
+        report.identities,
+        report.fingerprints,
+        report.excluded,
+        report.rejected,
+    )
     return report
 
 
@@ -502,13 +550,21 @@ def _create_stage(connection: sa.Connection, dialect: str) -> None:
         "form VARCHAR)"
     )
     connection.exec_driver_sql("CREATE TEMP TABLE _pl_cc (cc VARCHAR PRIMARY KEY, np VARCHAR)")
-    connection.execute(sa.text("INSERT INTO _pl_cc (cc, np) VALUES (:cc, :np)"),
-                       [{"cc": cc, "np": np} for cc, np in country_prefixes().items()])
+    connection.execute(
+        sa.text("INSERT INTO _pl_cc (cc, np) VALUES (:cc, :np)"),
+        [{"cc": cc, "np": np} for cc, np in country_prefixes().items()],
+    )
 
 
 def _swap(
-    connection: sa.Connection, dialect: str, table: str, key: bytes,
-    identities: int, fingerprints: int, excluded: int, rejected: int,
+    connection: sa.Connection,
+    dialect: str,
+    table: str,
+    key: bytes,
+    identities: int,
+    fingerprints: int,
+    excluded: int,
+    rejected: int,
 ) -> None:
     name, new, meta = quote_table(table), quote_table(table + "__new"), quote_table(table + "_meta")
     bare = quote_ident(table.split(".")[-1])
@@ -525,6 +581,12 @@ def _swap(
         connection.exec_driver_sql(statement)
     connection.execute(
         sa.text(f"INSERT INTO {meta} VALUES (:kc, :i, :f, :e, :r, :v, CURRENT_TIMESTAMP)"),
-        {"kc": key_check(key), "i": identities, "f": fingerprints, "e": excluded, "r": rejected,
-         "v": FORMAT_VERSION},
+        {
+            "kc": key_check(key),
+            "i": identities,
+            "f": fingerprints,
+            "e": excluded,
+            "r": rejected,
+            "v": FORMAT_VERSION,
+        },
     )

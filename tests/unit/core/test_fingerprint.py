@@ -56,8 +56,16 @@ class TestHmac:
 class TestNormalise:
     @pytest.mark.parametrize(
         "raw",
-        ["+1 (555) 010-1234", "+15550101234", "(555) 010-1234", "555-010-1234", "555.010.1234",
-         "1 555 010 1234", " +1-555-010-1234 ", "+1 555 0101234"],
+        [
+            "+1 (555) 010-1234",
+            "+15550101234",
+            "(555) 010-1234",
+            "555-010-1234",
+            "555.010.1234",
+            "1 555 010 1234",
+            " +1-555-010-1234 ",
+            "+1 555 0101234",
+        ],
     )
     def test_phone_formats_to_e164(self, raw):
         assert fpm.normalize_phone(raw) == PHONE
@@ -85,14 +93,19 @@ class TestMatchKeys:
         assert keys == {KeyForm.PLAIN: "15550101234", KeyForm.NATIONAL: "5550101234"}  # US trunk "1" = plain
         hashed = [k for f, k in fpm.match_keys("phone", PHONE) if f in (KeyForm.SHA256, KeyForm.MD5)]
         assert hashed == [
-            hashlib.sha256(b"+15550101234").hexdigest(), hashlib.sha256(b"15550101234").hexdigest(),
-            hashlib.md5(b"+15550101234").hexdigest(), hashlib.md5(b"15550101234").hexdigest(),
+            hashlib.sha256(b"+15550101234").hexdigest(),
+            hashlib.sha256(b"15550101234").hexdigest(),
+            hashlib.md5(b"+15550101234").hexdigest(),
+            hashlib.md5(b"15550101234").hexdigest(),
         ]
 
     def test_uk_phone_has_trunk_form(self):
         keys = dict(fpm.match_keys("phone", "+442079460958")[:3])
-        assert keys == {KeyForm.PLAIN: "442079460958", KeyForm.NATIONAL: "2079460958",
-                        KeyForm.TRUNK: "02079460958"}
+        assert keys == {
+            KeyForm.PLAIN: "442079460958",
+            KeyForm.NATIONAL: "2079460958",
+            KeyForm.TRUNK: "02079460958",
+        }
 
     def test_italian_leading_zero_kept(self):
         keys = dict(fpm.match_keys("phone", "+390612345678")[:2])
@@ -111,10 +124,19 @@ class TestSinkMatching:
 
     @pytest.mark.parametrize(
         "sink_value",
-        ["+1 (555) 010-1234", "15550101234", "(555) 010-1234", "555-010-1234", "0015550101234",
-         "+1.555.010.1234", hashlib.sha256(b"+15550101234").hexdigest(),
-         hashlib.sha256(b"+15550101234").hexdigest().upper(), hashlib.md5(b"+15550101234").hexdigest(),
-         hashlib.sha256(b"15550101234").hexdigest(), " " + hashlib.md5(b"15550101234").hexdigest() + "\n"],
+        [
+            "+1 (555) 010-1234",
+            "15550101234",
+            "(555) 010-1234",
+            "555-010-1234",
+            "0015550101234",
+            "+1.555.010.1234",
+            hashlib.sha256(b"+15550101234").hexdigest(),
+            hashlib.sha256(b"+15550101234").hexdigest().upper(),
+            hashlib.md5(b"+15550101234").hexdigest(),
+            hashlib.sha256(b"15550101234").hexdigest(),
+            " " + hashlib.md5(b"15550101234").hexdigest() + "\n",
+        ],
     )
     def test_phone_renderings_match(self, sink_value):
         fps = {f.fp for f in fpm.fingerprints_of(KEY, "phone", PHONE)}
@@ -122,8 +144,12 @@ class TestSinkMatching:
 
     @pytest.mark.parametrize(
         "sink_value",
-        ["alice@example.com", " Alice@Example.COM ", hashlib.sha256(b"alice@example.com").hexdigest(),
-         hashlib.md5(b"alice@example.com").hexdigest().upper()],
+        [
+            "alice@example.com",
+            " Alice@Example.COM ",
+            hashlib.sha256(b"alice@example.com").hexdigest(),
+            hashlib.md5(b"alice@example.com").hexdigest().upper(),
+        ],
     )
     def test_email_renderings_match(self, sink_value):
         fps = {f.fp for f in fpm.fingerprints_of(KEY, "email", "alice@example.com")}
@@ -131,8 +157,12 @@ class TestSinkMatching:
 
     @pytest.mark.parametrize(
         "sink_value",
-        ["+1 (555) 010-1235", "bob@example.com", hashlib.sha256(b"+15550101235").hexdigest(),
-         hashlib.sha256(b"Alice@example.com").hexdigest()],  # un-normalised hash: out of scope
+        [
+            "+1 (555) 010-1235",
+            "bob@example.com",
+            hashlib.sha256(b"+15550101235").hexdigest(),
+            hashlib.sha256(b"Alice@example.com").hexdigest(),
+        ],  # un-normalised hash: out of scope
     )
     def test_others_do_not_match(self, sink_value):
         fps = {f.fp for f in fpm.fingerprints_of(KEY, "phone", PHONE)}
