@@ -85,7 +85,7 @@ class PurposeGuardOperator(BaseSQLOperator):
         identifier_columns: Sequence[str] | None = None,
         fingerprint_conn_id: str | None = None,
         fingerprint_table: str = "pl_security_fingerprints",
-        consent_table: str = "pl_consent_fingerprints",
+        consent_table: str = "pl_consented_fingerprints",
         suites_dir: str | None = None,
         data_docs_dir: str | None = None,
         policy_file: str | None = None,
