@@ -7,11 +7,22 @@ alone: the md5 match keys are fingerprints of security-only identifiers, and the
 
 from __future__ import annotations
 
-from _incident_common import DAG_ARGS, WAREHOUSE
+from datetime import datetime
+from pathlib import Path
+
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import DAG
 
 from purpose_lineage.operators.guard import PurposeGuardOperator
+
+WAREHOUSE = "warehouse"  # a DuckDB connection, e.g. {"conn_type": "duckdb", "host": "/data/warehouse.duckdb"}
+DAG_ARGS = {
+    "start_date": datetime(2026, 1, 1),
+    "schedule": None,
+    "catchup": False,
+    "template_searchpath": [str(Path(__file__).parent / "sql")],
+    "tags": ["purpose-lineage-example"],
+}
 
 with DAG("manual_upload_audience", **DAG_ARGS) as dag:
     upload = SQLExecuteQueryOperator(

@@ -7,11 +7,22 @@ advertising, with consent), filtered on ``consented``. The guard passes and publ
 
 from __future__ import annotations
 
-from _incident_common import DAG_ARGS, WAREHOUSE
+from datetime import datetime
+from pathlib import Path
+
 from airflow.sdk import DAG
 
 from purpose_lineage.operators.guard import PurposeGuardOperator
 from purpose_lineage.operators.sql import DuckDBPurposeOperator
+
+WAREHOUSE = "warehouse"  # a DuckDB connection, e.g. {"conn_type": "duckdb", "host": "/data/warehouse.duckdb"}
+DAG_ARGS = {
+    "start_date": datetime(2026, 1, 1),
+    "schedule": None,
+    "catchup": False,
+    "template_searchpath": [str(Path(__file__).parent / "sql")],
+    "tags": ["purpose-lineage-example"],
+}
 
 with DAG("tailored_audiences_fixed", **DAG_ARGS) as dag:
     match = DuckDBPurposeOperator(

@@ -144,7 +144,9 @@ def _add_datasource(context: Any, url: str) -> Any:
     scheme = sa.make_url(url).get_backend_name()
     name = f"warehouse_{uuid.uuid4().hex[:8]}"
     if scheme == "duckdb":
-        return context.data_sources.add_duckdb(name, connection_string=url)
+        # NullPool: no connection outlives a query, so the file is free for the next task
+        no_pool = {"poolclass": sa.pool.NullPool}
+        return context.data_sources.add_duckdb(name, connection_string=url, kwargs=no_pool)
     if scheme == "postgresql":
         if sa.make_url(url).drivername == "postgresql":
             url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
@@ -222,6 +224,7 @@ def run_suite(
     docs_dir = Path(data_docs_dir) if data_docs_dir is not None else Path(tempfile.mkdtemp(prefix="pl-docs-"))
     register()
     detach = None
+    engine = None
     try:
         context = _context(docs_dir)
         datasource = _add_datasource(context, url)
@@ -243,6 +246,10 @@ def run_suite(
     finally:
         if detach is not None:
             detach()
+        if engine is not None:
+            # DuckDB allows one configuration per file and process: free the file for the next
+            # task (dag.test() runs every task in one process)
+            engine.dispose()
 
 
 def _raised(info: Any) -> str | None:

@@ -140,19 +140,34 @@ class PurposeGuardOperator(BaseSQLOperator):
 
     # -- audit -------------------------------------------------------------------------
 
-    def check_lineage(self, staging: str) -> tuple[list[Violation], tuple[str, ...]]:
+    def check_lineage(self, staging: str, target: str) -> tuple[list[Violation], tuple[str, ...]]:
+        """Violations into ``target`` if ``staging`` were published as it stands.
+
+        The publish step is not recorded yet, so its copy edges (and the staging table's row
+        constraints, which a full copy keeps) are added here: sinks are declared by the
+        published name (``phone_lookup``), not by the staging name.
+        """
         from purpose_lineage.core.evaluate import find_violations
+        from purpose_lineage.core.model import ColumnRef, Edge, Subtype
         from purpose_lineage.operators.current import current_lineage
+        from purpose_lineage.operators.sql import read_columns
 
         current = current_lineage(self.store, [staging])  # StoreError -> fail closed
+        found = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
+        publish = [
+            Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY)
+            for c, _ in found.get(staging, [])
+        ]
+        constraints = dict(current.constraints)
+        constraints[target] = list(current.constraints.get(staging, []))
         violations = find_violations(
             current.tags,
-            current.edges,
+            [*current.edges, *publish],
             self.policy,
-            constraints=current.constraints,
+            constraints=constraints,
             allow_unknown=self.allow_unknown,
         )
-        return violations, current.unwritten
+        return [v for v in violations if v.sink == target], current.unwritten
 
     def suite_for(self, target: str) -> str | None:
         if self.suite:
@@ -201,6 +216,15 @@ class PurposeGuardOperator(BaseSQLOperator):
             data_docs_dir=self.data_docs_dir,
         )
 
+    def count_reached(self, staging: str) -> int:
+        """Rows of the staging table, when no data-level check counted identifiers.
+
+        A join key or filter leaves no identifier in the sink, but every row it let through
+        stands for one identifier used: the rows are the identifiers affected.
+        """
+        row = self.get_db_hook().get_first(f"SELECT COUNT(*) FROM {_quote(staging)}")
+        return int(row[0]) if row else 0
+
     # -- execute -----------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict:
@@ -213,16 +237,18 @@ class PurposeGuardOperator(BaseSQLOperator):
         suite = self.suite_for(target)
         reasons: list[str] = []
         try:
-            violations, unwritten = self.check_lineage(staging)
+            violations, unwritten = self.check_lineage(staging, target)
             result = self.run_data_checks(suite, staging, violations) if suite else None
         except PurposeLineageError as exc:  # store down, missing secret or suite, GX error
             self._record(context, GuardOutcome(target, False, suite=suite, reasons=(str(exc),)))
             raise AirflowFailException(
                 f"Purpose guard cannot judge {staging}, so it fails closed: {exc}"
             ) from exc
-        if staging in unwritten:
+        if staging in unwritten and self.lineage_required:
             reasons.append(f"no recorded lineage for {staging}: write it with a purpose-lineage operator")
         affected = result.affected_count if result is not None else None
+        if violations and not affected:
+            affected = self.count_reached(staging)
         if result is not None and not result.passed:
             failing = [d.expectation for d in result.details if not d.success]
             reasons.append(f"data checks failed in suite {suite!r}: {', '.join(failing)}")
