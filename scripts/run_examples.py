@@ -6,7 +6,7 @@ across runs; the warehouse and store are rebuilt each time so verdicts are repro
 
     python scripts/run_examples.py            # runs, verdict table, then the Airflow UI
     python scripts/run_examples.py --no-ui    # runs and verdicts only (what the tests call)
-    python scripts/run_examples.py --json     # verdicts as JSON on stdout
+    python scripts/run_examples.py --json F   # also write the verdicts as JSON to F
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ EXAMPLES: list[tuple[str, bool]] = [
 ]
 
 
-def prepare_environment(home: Path) -> dict[str, str]:
+def prepare_environment(home: Path, *, keep: bool = False) -> dict[str, str]:
     """Set the process environment for the embedded default; returns what was set."""
     home.mkdir(parents=True, exist_ok=True)
-    for stale in ("warehouse.duckdb", "purpose_lineage.duckdb", "openlineage_events.jsonl"):
+    for stale in () if keep else ("warehouse.duckdb", "purpose_lineage.duckdb", "openlineage_events.jsonl"):
         (home / stale).unlink(missing_ok=True)
-    for stale in ("purpose_lineage_spool", "data_docs"):
+    for stale in () if keep else ("purpose_lineage_spool", "data_docs"):
         shutil.rmtree(home / stale, ignore_errors=True)
     key_file = home / "fingerprint.key"
     if not key_file.exists():
@@ -68,6 +68,7 @@ def prepare_environment(home: Path) -> dict[str, str]:
         "PURPOSE_LINEAGE_STORE_URL": f"duckdb:///{home / 'purpose_lineage.duckdb'}",
         "AIRFLOW__PURPOSE_LINEAGE__EXPECTATIONS_DIR": str(ROOT / "expectations"),
         "AIRFLOW__PURPOSE_LINEAGE__SPOOL_DIR": str(home / "purpose_lineage_spool"),
+        "AIRFLOW__PURPOSE_LINEAGE__DATA_DOCS_DIR": str(home / "data_docs"),
     }
     os.environ.update(env)
     return env
@@ -147,21 +148,21 @@ def start_ui(home: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-ui", action="store_true", help="do not start the UI after the runs")
-    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    parser.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON to FILE")
     parser.add_argument("--home", default=str(ROOT / ".airflow-demo"))
     parser.add_argument("--only", nargs="*", help="run only these DAG ids (in the usual order)")
+    parser.add_argument("--keep", action="store_true", help="keep the warehouse and store of the last run")
     args = parser.parse_args()
     home = Path(args.home).resolve()
-    prepare_environment(home)
+    prepare_environment(home, keep=args.keep)
     print(f"Airflow home: {home}", file=sys.stderr)
     migrate()
     started = time.perf_counter()
     rows = run_examples(args.only)
     print(f"ran {len(rows)} example DAGs in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print_table(rows)
+    if args.json:  # a file: task logs share stdout under dag.test()
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    print_table(rows)
     mismatches = [r["dag_id"] for r in rows if r["state"] != r["expected"]]
     if mismatches:
         print(f"unexpected verdicts: {mismatches}", file=sys.stderr)

@@ -76,6 +76,11 @@ def get_provider_info() -> dict[str, Any]:
                         "expectations/ folder next to the dags folder.",
                         "",
                     ),
+                    "data_docs_dir": _option(
+                        "Folder where the guard builds Great Expectations Data Docs. "
+                        "Empty means purpose_lineage_data_docs in AIRFLOW_HOME.",
+                        "",
+                    ),
                     "ui_base_url": _option(
                         "Public base URL of the Airflow UI, used in alert links.",
                         "http://localhost:8080",

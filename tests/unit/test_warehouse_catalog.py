@@ -41,8 +41,9 @@ def test_duckdb_catalog_expands_stars(duckdb_file: Path) -> None:
     assert not st.unknowns
 
 
-def test_cli_reads_the_catalog_from_duckdb(duckdb_file: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reads_the_catalog_from_duckdb(
+    duckdb_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sql = tmp_path / "q.sql"
     sql.write_text("SELECT * FROM v")
     assert main(["lineage", str(sql), "--catalog-from", f"duckdb:///{duckdb_file}", "--format", "json"]) == 0

@@ -213,7 +213,7 @@ class PurposeGuardOperator(BaseSQLOperator):
             params=params,
             secret=self.fingerprint_secret(),
             suites_dir=self.suites_dir or _default_suites_dir(),
-            data_docs_dir=self.data_docs_dir,
+            data_docs_dir=self.data_docs_dir or _default_data_docs_dir(),
         )
 
     def count_reached(self, staging: str) -> int:
@@ -372,3 +372,9 @@ def _default_suites_dir() -> str | None:
     from purpose_lineage import config
 
     return config.expectations_dir() or None
+
+
+def _default_data_docs_dir() -> str:
+    from purpose_lineage import config
+
+    return str(config.data_docs_dir())

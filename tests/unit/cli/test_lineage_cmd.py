@@ -40,9 +40,13 @@ def test_json_output(files, capsys: pytest.CaptureFixture[str]) -> None:
     [st] = json.loads(capsys.readouterr().out)
     assert st["output"] == "ad_audience"
     assert st["columns"] == ["campaign_id", "user_id"]
-    join = {"source": {"table": "users_2fa", "column": "phone_number"},
-            "target": {"table": "ad_audience", "column": None},
-            "type": "INDIRECT", "subtype": "JOIN", "masking": True}
+    join = {
+        "source": {"table": "users_2fa", "column": "phone_number"},
+        "target": {"table": "ad_audience", "column": None},
+        "type": "INDIRECT",
+        "subtype": "JOIN",
+        "masking": True,
+    }
     assert join in st["edges"]
     assert all("15551234567" not in c["predicate"] for c in st["constraints"])
 

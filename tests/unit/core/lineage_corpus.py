@@ -70,11 +70,19 @@ def load_cases() -> list[Case]:
             if isinstance(catalog, str):
                 catalog = catalogs[catalog]
             statements = raw.get("statements") or [{k: v for k, v in raw.items() if k in EXPECT_KEYS}]
-            cases.append(Case(
-                name=name, file=path.name, sql=raw["sql"], dialect=raw.get("dialect"), catalog=catalog,
-                prefix=raw.get("prefix"), statements=statements,
-                indirect_only=list(raw.get("indirect_only") or ()), tags=list(raw.get("tags") or ()),
-            ))
+            cases.append(
+                Case(
+                    name=name,
+                    file=path.name,
+                    sql=raw["sql"],
+                    dialect=raw.get("dialect"),
+                    catalog=catalog,
+                    prefix=raw.get("prefix"),
+                    statements=statements,
+                    indirect_only=list(raw.get("indirect_only") or ()),
+                    tags=list(raw.get("tags") or ()),
+                )
+            )
     return cases
 
 

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 import pytest
+
 from purpose_lineage.core import fingerprint as fpm
 from purpose_lineage.core.fingerprint import IdentifierKind, KeyForm
 from purpose_lineage.errors import FingerprintSecretError, PurposeLineageError

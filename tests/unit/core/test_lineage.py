@@ -43,14 +43,21 @@ def test_incident_join_key_is_indirect_join_with_masking() -> None:
 
 
 def test_incident_in_subquery_is_indirect_filter() -> None:
-    sql = ("INSERT INTO ad_audience (user_id) SELECT u.user_id FROM users_2fa u "
-           "WHERE u.phone_number IN (SELECT phone FROM advertiser_list)")
+    sql = (
+        "INSERT INTO ad_audience (user_id) SELECT u.user_id FROM users_2fa u "
+        "WHERE u.phone_number IN (SELECT phone FROM advertiser_list)"
+    )
     [st] = analyze(sql, dialect="duckdb", schema=SOCIAL)
-    subtypes = {(e.target.column, e.subtype, e.masking) for e in st.edges
-                if e.source == ColumnRef("users_2fa", "phone_number")}
+    subtypes = {
+        (e.target.column, e.subtype, e.masking)
+        for e in st.edges
+        if e.source == ColumnRef("users_2fa", "phone_number")
+    }
     assert subtypes == {
-        (None, Subtype.FILTER, False), ("user_id", Subtype.FILTER, False),
-        (None, Subtype.JOIN, False), ("user_id", Subtype.JOIN, False),
+        (None, Subtype.FILTER, False),
+        ("user_id", Subtype.FILTER, False),
+        (None, Subtype.JOIN, False),
+        ("user_id", Subtype.JOIN, False),
     }
 
 
@@ -66,8 +73,10 @@ def test_window_and_case_stay_on_their_column() -> None:
     [st] = analyze("SELECT a, CASE WHEN b THEN c END AS x, rank() OVER (PARTITION BY d) AS r FROM t")
     by_source = {e.source.column: (e.target.column, e.subtype) for e in st.edges}
     assert by_source == {
-        "a": ("a", Subtype.IDENTITY), "b": ("x", Subtype.CONDITIONAL),
-        "c": ("x", Subtype.TRANSFORMATION), "d": ("r", Subtype.WINDOW),
+        "a": ("a", Subtype.IDENTITY),
+        "b": ("x", Subtype.CONDITIONAL),
+        "c": ("x", Subtype.TRANSFORMATION),
+        "d": ("r", Subtype.WINDOW),
     }
 
 
@@ -123,11 +132,14 @@ def test_parsed_expression_input() -> None:
     assert st.edges == (Edge(_ref("t.p"), ColumnRef(RESULT_TABLE, "h"), Subtype.TRANSFORMATION, True),)
 
 
-@pytest.mark.parametrize("schema", [
-    {"t": ["a", "b"]},
-    {"t": {"a": "INT", "b": "TEXT"}},
-    {"T": {"A": "INT", "B": "TEXT"}},
-])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"t": ["a", "b"]},
+        {"t": {"a": "INT", "b": "TEXT"}},
+        {"T": {"A": "INT", "B": "TEXT"}},
+    ],
+)
 def test_catalog_formats_expand_stars(schema: dict) -> None:
     [st] = analyze("SELECT * FROM t", schema=schema)
     assert st.columns == ("a", "b")
@@ -153,8 +165,10 @@ def test_default_prefix_applies_to_unqualified_names_only() -> None:
 
 
 def test_constraints_are_base_table_predicates() -> None:
-    sql = ("WITH ok AS (SELECT id, phone FROM users u WHERE u.discoverable_by_phone = true) "
-           "INSERT INTO ad SELECT phone FROM ok")
+    sql = (
+        "WITH ok AS (SELECT id, phone FROM users u WHERE u.discoverable_by_phone = true) "
+        "INSERT INTO ad SELECT phone FROM ok"
+    )
     [st] = analyze(sql)
     assert st.constraints == (
         RowConstraint(ColumnRef("users", "discoverable_by_phone"), "users.discoverable_by_phone = TRUE"),

@@ -56,8 +56,11 @@ def queries(draw) -> Query:
         alias, table = draw(st.sampled_from(sources))
         expr, ref = _col(draw, alias, table)
         direct.add(ref)
-        shape = draw(st.sampled_from(["plain", "func", "hash", "case", "agg"] if aggregated else
-                                     ["plain", "func", "hash", "case"]))
+        shape = draw(
+            st.sampled_from(
+                ["plain", "func", "hash", "case", "agg"] if aggregated else ["plain", "func", "hash", "case"]
+            )
+        )
         if shape == "func":
             expr = f"upper({expr})"
         elif shape == "hash":
@@ -147,11 +150,48 @@ def test_columns_used_only_indirectly_have_no_direct_edge(q: Query, aliases: dic
         assert kinds == {EdgeKind.INDIRECT}, f"{table}.{column} in {q.render(aliases)}"
 
 
-SQL_WORDS = st.sampled_from([
-    "SELECT", "FROM", "WHERE", "JOIN", "ON", "IN", "(", ")", ",", ";", "a", "t.b", "*", "=", "1", "'x'",
-    "GROUP BY", "ORDER BY", "UNION", "WITH", "AS", "INSERT INTO", "VALUES", "CASE", "WHEN", "END", "EXISTS",
-    "sha256(", "OVER (PARTITION BY", "UPDATE", "SET", "MERGE", "USING", "--", "/*", "\"", "`", "LATERAL",
-])
+SQL_WORDS = st.sampled_from(
+    [
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "JOIN",
+        "ON",
+        "IN",
+        "(",
+        ")",
+        ",",
+        ";",
+        "a",
+        "t.b",
+        "*",
+        "=",
+        "1",
+        "'x'",
+        "GROUP BY",
+        "ORDER BY",
+        "UNION",
+        "WITH",
+        "AS",
+        "INSERT INTO",
+        "VALUES",
+        "CASE",
+        "WHEN",
+        "END",
+        "EXISTS",
+        "sha256(",
+        "OVER (PARTITION BY",
+        "UPDATE",
+        "SET",
+        "MERGE",
+        "USING",
+        "--",
+        "/*",
+        '"',
+        "`",
+        "LATERAL",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)

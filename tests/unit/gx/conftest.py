@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from purpose_lineage.gx.fingerprints import IdentifierSource, build_fingerprint_table
 
 SECRET = "test-fingerprint-secret-0001"

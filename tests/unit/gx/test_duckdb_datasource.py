@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
-import purpose_lineage.gx
 import pytest
 import sqlalchemy as sa
+
+import purpose_lineage.gx
 from purpose_lineage.gx.duckdb_datasource import DuckDBExecutionEngine, duckdb_column_metadata
 
 purpose_lineage.gx.register()

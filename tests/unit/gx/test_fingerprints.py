@@ -4,6 +4,7 @@ import hashlib
 
 import pytest
 import sqlalchemy as sa
+
 from purpose_lineage.core import fingerprint as core
 from purpose_lineage.errors import DataCheckError, FingerprintSecretError
 from purpose_lineage.gx import fingerprints as fpm

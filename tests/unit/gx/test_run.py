@@ -7,6 +7,7 @@ import shutil
 
 import great_expectations as gx
 import pytest
+
 from purpose_lineage.errors import DataCheckError, FingerprintSecretError, SuiteNotFoundError
 from purpose_lineage.gx.run import RESULT_FORMAT, default_suites_dir, run_suite
 

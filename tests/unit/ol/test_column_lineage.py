@@ -70,13 +70,16 @@ def test_one_input_field_carries_every_subtype() -> None:
     assert subtypes == [("INDIRECT", "FILTER"), ("INDIRECT", "JOIN")]
 
 
-@pytest.mark.parametrize("sql", [
-    INCIDENT,
-    "SELECT a, CASE WHEN b THEN c END AS x, rank() OVER (PARTITION BY d ORDER BY e) AS r FROM t "
-    "WHERE f GROUP BY 1",
-    "SELECT * FROM t",  # unknown star: an empty facet is still a valid facet
-    "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = md5(s.v)",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        INCIDENT,
+        "SELECT a, CASE WHEN b THEN c END AS x, rank() OVER (PARTITION BY d ORDER BY e) AS r FROM t "
+        "WHERE f GROUP BY 1",
+        "SELECT * FROM t",  # unknown star: an empty facet is still a valid facet
+        "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = md5(s.v)",
+    ],
+)
 def test_facet_json_validates_against_the_1_2_0_schema(sql: str, validator) -> None:
     facet = _facet(sql, dialect="duckdb", schema=SOCIAL)
     document = Serde.to_dict(facet)
