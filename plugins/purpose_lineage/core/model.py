@@ -129,6 +129,7 @@ class StatementLineage:
     unknowns: tuple[Unknown, ...] = ()
     constraints: tuple[RowConstraint, ...] = ()
     line: int = 1
+    columns: tuple[str, ...] = ()  # output columns in order (the written ones for UPDATE/MERGE)
 
 
 @dataclass(frozen=True)
