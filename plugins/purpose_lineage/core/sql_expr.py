@@ -95,6 +95,17 @@ def in_scope(node: exp.Expr):
     return node.walk(prune=lambda n: isinstance(n, exp.Query) and n is not node)
 
 
+def predicate_sql(node: exp.Expr) -> str:
+    """Canonical text of a base predicate, the same whatever dialect it was written in."""
+
+    def canon(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Not) and isinstance(n.this, exp.Is) and not n.this.args.get("negate"):
+            return exp.Is(this=n.this.this, expression=n.this.expression, negate=True)
+        return n
+
+    return node.transform(canon, copy=False).sql()
+
+
 def constraint_ok(node: exp.Expr) -> bool:
     """A conjunct states something about every row: no OR, no NOT over a condition, no aggregate."""
     for n in in_scope(node):

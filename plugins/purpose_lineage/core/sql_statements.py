@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from purpose_lineage.core.model import ColumnRef, Edge, RowConstraint, StatementLineage, Subtype
 from purpose_lineage.core.sql_catalog import Catalog, table_parts
-from purpose_lineage.core.sql_expr import Context, conjuncts, constraint_ok
+from purpose_lineage.core.sql_expr import Context, conjuncts, constraint_ok, predicate_sql
 from purpose_lineage.core.sql_scope import (
     Contrib,
     QueryRel,
@@ -286,7 +286,7 @@ def _constraints(an: Analyzer, scope: Scope, conds: list[exp.Expr],
         if constraint_ok(cond):
             base = an.base_expr(cond, scope)
             if base is not None:
-                text = base.sql()
+                text = predicate_sql(base)
                 out.update(dict.fromkeys(RowConstraint(ref, text) for ref in base_refs(base)))
     for alias, src in scope.sources.items():
         if alias not in skip:

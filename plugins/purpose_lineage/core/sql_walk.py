@@ -19,6 +19,7 @@ from purpose_lineage.core.sql_expr import (
     ExprWalker,
     conjuncts,
     constraint_ok,
+    predicate_sql,
     in_scope,
 )
 from purpose_lineage.core.sql_scope import (
@@ -288,7 +289,7 @@ class Analyzer(ExprWalker):
             base = self.base_expr(cond, scope)
             if base is None:
                 continue
-            text = base.sql()
+            text = predicate_sql(base)
             for ref in base_refs(base):
                 out[RowConstraint(ref, text)] = None
         for alias, src in scope.sources.items():
