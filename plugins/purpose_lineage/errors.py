@@ -37,3 +37,11 @@ class StoreError(PurposeLineageError):
 
 class DetectionError(PurposeLineageError):
     """Sampling or classifying warehouse values failed."""
+
+
+class CatalogError(PurposeLineageError):
+    """A tags catalog is broken. ``problems`` lists every finding, each with file and line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
