@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "project's operators in Airflow DAG files against the purpose policy, without running anything. "
         "Exit codes: 0 clean, 1 violations, 2 usage or input error.",
     )
-    p.add_argument("files", metavar="SQL", nargs="*", help="SQL files, in pipeline order")
+    p.add_argument(
+        "files",
+        metavar="SQL",
+        nargs="*",
+        help="SQL files in pipeline order; a directory means its *.sql files (recursive, sorted)",
+    )
     p.add_argument("--dags", metavar="DIR", help="also load Airflow DAG files from DIR (no task is run)")
     p.add_argument(
         "--policy",
@@ -88,10 +93,9 @@ def run(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"purpose-lineage check: warning: {warning}", file=sys.stderr)
     sources: list[SqlSource] = []
-    for name in args.files:
-        path = Path(name)
+    for name in _expand(args.files):
         try:
-            sources.append(SqlSource(name, path.read_text(encoding="utf-8"), args.dialect))
+            sources.append(SqlSource(name, Path(name).read_text(encoding="utf-8"), args.dialect))
         except (OSError, UnicodeDecodeError) as exc:
             _error(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}")
             return EXIT_USAGE
@@ -119,3 +123,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(to_text(result, colour=use_colour(sys.stdout)))
     return EXIT_FAIL if result.verdict == "fail" else EXIT_OK
+
+
+def _expand(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        path = Path(name)
+        out += [str(p) for p in sorted(path.rglob("*.sql"))] if path.is_dir() else [name]
+    return list(dict.fromkeys(out))

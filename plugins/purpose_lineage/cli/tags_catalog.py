@@ -9,6 +9,7 @@ which fail closed.
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import cache
 from pathlib import Path
@@ -81,8 +82,16 @@ def parse_tags_catalog(
         raise CatalogError([f"{name}:{exc.args[1]}: {exc.args[0]}"]) from None
     validator = jsonschema.Draft202012Validator(catalog_schema())
     problems = []
-    for err in sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message)):
+    errors = [_specific(e) for e in validator.iter_errors(data)]
+    for err in sorted(errors, key=lambda e: ([str(p) for p in e.absolute_path], e.message)):
         where = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = list(err.schema.get("properties") or ())
+            for extra in (k for k in err.instance if k not in known):
+                hint = difflib.get_close_matches(str(extra), known, n=1)
+                message = f"unknown field {extra!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                problems.append(f"{name}:{_line(lines, (*where, extra))}: {_where(where)}: {message}")
+            continue
         problems.append(f"{name}:{_line(lines, where)}: {_where(where)}: {_message(err)}")
     if problems:
         raise CatalogError(problems)
@@ -123,11 +132,20 @@ def _where(path: tuple) -> str:
     return out or "catalog"
 
 
+def _specific(err: Any) -> Any:
+    """For a mapping matching none of a oneOf's forms, the finding of the mapping form."""
+    import jsonschema
+
+    if err.validator == "oneOf" and isinstance(err.instance, dict):
+        inner = [e for e in err.context or () if not (e.validator == "type" and not e.relative_path)]
+        if inner:
+            return _specific(jsonschema.exceptions.best_match(inner))
+    return err
+
+
 def _message(err: Any) -> str:
     if err.validator == "oneOf":
         return f"{_short(err.instance)} matches none of the allowed forms (see the catalog schema)"
-    if err.validator == "additionalProperties":
-        return err.message.replace("Additional properties are not allowed", "unknown field(s)")
     if err.validator == "pattern":
         return f"{_short(err.instance)} is not a valid name or key"
     return err.message
