@@ -39,6 +39,14 @@ class DetectionError(PurposeLineageError):
     """Sampling or classifying warehouse values failed."""
 
 
+class LineageEventError(PurposeLineageError):
+    """An OpenLineage event is malformed; the message says where. Nothing of it was stored."""
+
+
+class PathLimitError(StoreError):
+    """A path query found more paths than allowed; the caller must not judge a truncated answer."""
+
+
 class CatalogError(PurposeLineageError):
     """A tags catalog is broken. ``problems`` lists every finding, each with file and line."""
 

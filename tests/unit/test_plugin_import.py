@@ -28,3 +28,11 @@ def test_fastapi_app_is_built_on_first_access_only():
     apps = PurposeLineagePlugin.fastapi_apps
     assert apps[0]["url_prefix"] == "/purpose-lineage"
     assert PurposeLineagePlugin.fastapi_apps[0]["app"] is apps[0]["app"]
+
+
+def test_distribution_is_found_once_with_plugins_on_sys_path():
+    # a stray egg-info beside the package makes Airflow register the plugin twice
+    from importlib.metadata import distributions
+
+    found = [d for d in distributions() if d.metadata["Name"] == "airflow-purpose-lineage"]
+    assert len(found) == 1, [str(getattr(d, "_path", d)) for d in found]

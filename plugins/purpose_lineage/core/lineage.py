@@ -30,6 +30,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -101,7 +102,7 @@ def analyze(
     if isinstance(sql, exp.Expr):
         return [_run(script, sql, 0, sql.sql(dialect=dialect), 1, 0, strict)]
     results = []
-    d = Dialect.get_or_raise(dialect)
+    d = _dialect(dialect)
     for index, chunk in enumerate(_split(sql, d)):
         text, line, tokens, offset, error = chunk
         node = None
@@ -111,6 +112,8 @@ def analyze(
                 node = parsed[0] if parsed else None
             except ParseError as exc:
                 error = _describe(exc, offset)
+            except Exception as exc:  # e.g. RecursionError on absurdly deep nesting
+                error = f"the parser failed ({type(exc).__name__})"
         if error is not None:
             if strict:
                 raise SqlAnalysisError(f"statement {index + 1}: {error}")
@@ -124,6 +127,12 @@ def analyze(
             continue
         results.append(_run(script, node, index, text, line, offset, strict))
     return results
+
+
+@functools.lru_cache(maxsize=32)
+def _dialect(name: str | None) -> Dialect:
+    """Dialect instances are stateless for tokenizing and parsing: build each once."""
+    return Dialect.get_or_raise(name)
 
 
 def _run(script: Script, node: exp.Expr, index: int, text: str, line: int, offset: int,

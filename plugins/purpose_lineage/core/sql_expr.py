@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from purpose_lineage.core.model import Subtype, Unknown
 from purpose_lineage.core.sql_catalog import Catalog, is_masking, table_parts
+from purpose_lineage.core.sql_predicates import in_scope
 from purpose_lineage.core.sql_scope import (
     DIRECT_RANK,
     Contrib,
@@ -27,7 +28,6 @@ ID, TRANSFORM, AGG = Subtype.IDENTITY, Subtype.TRANSFORMATION, Subtype.AGGREGATI
 _LEAVES = (exp.Literal, exp.Star, exp.Null, exp.Boolean, exp.DataType, exp.Var, exp.Placeholder,
            exp.Parameter, exp.Identifier)
 _PASS = (exp.Alias, exp.Paren, exp.Ordered, exp.Distinct, exp.Tuple, exp.Where, exp.PropertyEQ)
-_NEGATABLE = (exp.Is, exp.In, exp.Like, exp.ILike, exp.Between, exp.Exists, exp.SimilarTo, exp.RegexpLike)
 
 # Window functions that pick a value from another row: a transformation, not an aggregation.
 _NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
@@ -76,46 +76,6 @@ def _indirect(sub: Subtype, role: Subtype) -> Subtype:
     return role if sub in DIRECT_RANK else sub
 
 
-def conjuncts(node: exp.Expr | None) -> list[exp.Expr]:
-    out: list[exp.Expr] = []
-    stack = [node] if node is not None else []
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, exp.Paren) and isinstance(cur.this, exp.And):
-            stack.append(cur.this)
-        elif isinstance(cur, exp.And):
-            stack.extend((cur.expression, cur.this))
-        else:
-            out.append(cur)
-    return out
-
-
-def in_scope(node: exp.Expr):
-    """Nodes of ``node`` outside nested queries."""
-    return node.walk(prune=lambda n: isinstance(n, exp.Query) and n is not node)
-
-
-def predicate_sql(node: exp.Expr) -> str:
-    """Canonical text of a base predicate, the same whatever dialect it was written in."""
-
-    def canon(n: exp.Expr) -> exp.Expr:
-        if isinstance(n, exp.Not) and isinstance(n.this, exp.Is) and not n.this.args.get("negate"):
-            return exp.Is(this=n.this.this, expression=n.this.expression, negate=True)
-        return n
-
-    return node.transform(canon, copy=False).sql()
-
-
-def constraint_ok(node: exp.Expr) -> bool:
-    """A conjunct states something about every row: no OR, no NOT over a condition, no aggregate."""
-    for n in in_scope(node):
-        if isinstance(n, (exp.Or, exp.Xor, exp.AggFunc, exp.Window)):
-            return False
-        if isinstance(n, exp.Not) and not isinstance(n.this, _NEGATABLE):
-            return False
-    return True
-
-
 def _first_arg(node: exp.Expr) -> exp.Expr | None:
     if isinstance(node.this, exp.Expr):
         return node.this
@@ -131,7 +91,8 @@ def _correlated(node: exp.Expr, scope: Scope) -> list[exp.Column]:
         inner = {t.alias_or_name.lower() for t in query.find_all(exp.Table, exp.Subquery)}
         for col in query.find_all(exp.Column):
             table = col.table.lower() if col.table else ""
-            if table and table not in inner and table in scope.sources and col.find_ancestor(exp.Select) is query:
+            if table and table not in inner and table in scope.sources \
+                    and col.find_ancestor(exp.Select) is query:
                 out.append(col)
     return out
 

@@ -12,7 +12,8 @@ from sqlglot import exp
 
 from purpose_lineage.core.model import ColumnRef, Edge, RowConstraint, StatementLineage, Subtype
 from purpose_lineage.core.sql_catalog import Catalog, table_parts
-from purpose_lineage.core.sql_expr import Context, conjuncts, constraint_ok, predicate_sql
+from purpose_lineage.core.sql_expr import Context
+from purpose_lineage.core.sql_predicates import conjuncts, constraint_ok, predicate_sql
 from purpose_lineage.core.sql_scope import (
     Contrib,
     QueryRel,
@@ -75,7 +76,7 @@ class Script:
         elif isinstance(node, exp.Command):
             if str(node.this).upper() not in _QUIET_COMMANDS:
                 ctx.unknown(f"unsupported statement: {str(node.this).upper()}")
-        elif not isinstance(node, (exp.DML, exp.DDL, *_QUIET)):
+        elif isinstance(node, (exp.Condition, exp.Alias, exp.Identifier)):  # e.g. "SELEC x"
             ctx.unknown(f"parse error: not a SQL statement ({node.key})")
         elif not isinstance(node, _QUIET):
             table = node.find(exp.Table)
@@ -311,7 +312,7 @@ class _Out:
 
     def query(self, target: str, rel: QueryRel, names: list[str]) -> None:
         for table in _open_tables(rel):
-            self.ctx.unknown(f"SELECT * over {table} without a catalog: its columns are unknown", table, "*")
+            self.ctx.unknown(f"SELECT * over {table}: its columns are unknown (no catalog)", table, "*")
         columns = {}
         for name, col in zip(names, rel.outs, strict=False):
             merge_all(columns.setdefault(name, {}), col.contrib)

@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from functools import cached_property
@@ -99,6 +100,7 @@ class PurposeSQLOperator(BaseSQLOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict:
+        from purpose_lineage.operators.current import constraint_edges, current_lineage
         from purpose_lineage.operators.tracing import analyze_sql, trace
         from purpose_lineage.store.base import DatasetInfo, RunInfo
 
@@ -114,14 +116,21 @@ class PurposeSQLOperator(BaseSQLOperator):
             catalog={t: [c for c, _ in cols] for t, cols in columns.items()},
             default_schema=self.default_schema,
         )
-        upstream = self.store.tags_for({t for s in statements for t in s.inputs})
-        result = trace(statements, upstream_tags=upstream, policy=self.policy)
-        self._result = TraceResult(
-            result.statements, result.input_tags, result.output_tags, result.violations, columns
-        )
         ti = context["ti"]
+        run_id = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+        inputs = sorted({t for st in statements for t in st.inputs} - {st.output for st in statements})
+        upstream = current_lineage(self.store, inputs)
+        result = trace(
+            statements,
+            upstream_edges=upstream.edges,
+            upstream_tags=upstream.tags,
+            upstream_constraints=upstream.constraints,
+            policy=self.policy,
+            run_id=run_id,
+        )
+        self._result = dataclasses.replace(result, columns=columns)
         run = RunInfo(
-            run_id=f"{ti.dag_id}/{ti.run_id}/{ti.task_id}",
+            run_id=run_id,
             event_type="COMPLETE",
             event_time=ti.start_date,
             job_name=f"{ti.dag_id}.{ti.task_id}",
@@ -130,7 +139,7 @@ class PurposeSQLOperator(BaseSQLOperator):
         )
         self.store.record_lineage(
             run,
-            edges=self._result.edges,
+            edges=[*self._result.edges, *constraint_edges(statements)],
             tags=self._result.output_tags,
             datasets=[DatasetInfo(t, tuple(c for c, _ in cols)) for t, cols in columns.items()],
             inputs=self._result.inputs,

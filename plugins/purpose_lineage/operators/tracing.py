@@ -6,11 +6,24 @@ policy, catalog) as arguments so it runs the same in a task, a test or the stati
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from purpose_lineage.core.model import Edge, StatementLineage, Tag, TagSource, Unknown, Violation
+from purpose_lineage.core.model import (
+    Edge,
+    RowConstraint,
+    StatementLineage,
+    Tag,
+    TagSource,
+    Unknown,
+    Violation,
+)
+
+if TYPE_CHECKING:
+    from purpose_lineage.core.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +101,32 @@ def analyze_sql(
 def trace(
     statements: Sequence[StatementLineage],
     *,
-    upstream_tags: Iterable[Tag],
-    policy: object,
+    upstream_edges: Iterable[Edge] = (),
+    upstream_tags: Iterable[Tag] = (),
+    upstream_constraints: Mapping[str, Sequence[RowConstraint]] | None = None,
+    policy: Policy,
+    run_id: str | None = None,
 ) -> TraceResult:
-    """Propagate ``upstream_tags`` through the statements' edges and evaluate the policy."""
-    from purpose_lineage.core.propagate import find_violations, propagate
+    """Propagate purposes through ``statements`` on top of their inputs' current lineage.
 
-    edges = [e for s in statements for e in s.edges]
+    ``upstream_*`` come from :func:`purpose_lineage.operators.current.current_lineage` over
+    the statements' inputs, so that purposes and violations carry across tasks and DAGs.
+    """
+    from purpose_lineage.core.evaluate import constraints_by_table, find_violations, place_unknowns
+    from purpose_lineage.core.propagate import propagate
+
+    own_edges = [e for s in statements for e in s.edges]
+    edges = [*upstream_edges, *own_edges]
     source_tags = tuple(upstream_tags)
     outputs = {s.output for s in statements if s.output}
-    propagated = propagate(source_tags, edges, policy)
     output_tags = tuple(
-        t for t in propagated if t.column.table in outputs and t.source is TagSource.PROPAGATED
+        dataclasses.replace(t, run_id=run_id)
+        for t in propagate(source_tags, edges, policy)
+        if t.column.table in outputs and t.source is TagSource.PROPAGATED
     )
-    constraints = {s.output: s.constraints for s in statements if s.output}
-    unknowns = [u for s in statements for u in s.unknowns]
-    violations = find_violations(source_tags, edges, policy, constraints=constraints, unknowns=unknowns)
-    return TraceResult(tuple(statements), source_tags, output_tags, tuple(violations))
+    constraints = {**(upstream_constraints or {}), **constraints_by_table(statements)}
+    violations = find_violations(
+        source_tags, edges, policy, constraints=constraints, unknowns=place_unknowns(statements)
+    )
+    input_tags = tuple(t for t in source_tags if t.column.table in {i for s in statements for i in s.inputs})
+    return TraceResult(tuple(statements), input_tags, output_tags, tuple(violations))

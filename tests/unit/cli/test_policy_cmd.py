@@ -8,6 +8,7 @@ import sys
 
 import duckdb
 import pytest
+
 from purpose_lineage.cli import main
 from purpose_lineage.core.policy import DEFAULT_POLICY_PATH
 

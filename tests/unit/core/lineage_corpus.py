@@ -13,7 +13,7 @@ Each file holds a list of cases::
         - advertiser_list.campaign_id -> campaign_id IDENTITY
       row:                       # row-level: on the dataset AND on every output column
         - users_2fa.phone_number JOIN masked
-      unknowns: [{table: t, column: "*", reason: "SELECT *"}]   # reason: a substring
+      unknowns: [{table: t, column: "*", reason: "SELECT *", line: 1}]   # reason: a substring
       constraints: ["users.flag :: users.flag = TRUE"]
 
 A script case has ``statements:``, a list of such expectations, one per statement.
@@ -147,6 +147,7 @@ def _unknown_matches(want: dict[str, Any], got: Any) -> bool:
         want.get("table") == got.table
         and str(want.get("column")) == str(got.column)
         and str(want.get("reason", "")) in got.reason
+        and ("line" not in want or want["line"] == got.line)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lineage_shapes import EMAIL, INCIDENT, PHONE, PHONE_LOOKUP, SECURITY, SECURITY_PHONE, edge, ref, tag
+
 from purpose_lineage.core.evaluate import (
     consent_holds,
     constraints_by_table,

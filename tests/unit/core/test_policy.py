@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype
 from purpose_lineage.core.policy import (
     DEFAULT_POLICY_PATH,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lineage_shapes import EMAIL, INCIDENT, PHONE, SECURITY, SECURITY_PHONE, edge, ref, tag
+
 from purpose_lineage.core.model import Hop, Subtype, Tag, TagSource
 from purpose_lineage.core.policy import Policy, Rule, Sink, load_policy
 from purpose_lineage.core.propagate import Graph, propagate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lineage_shapes import INCIDENT, SECURITY_PHONE, edge
+
 from purpose_lineage.core.evaluate import find_violations
 from purpose_lineage.core.model import Subtype
 from purpose_lineage.core.policy import load_policy
