@@ -13,6 +13,7 @@ from importlib import resources
 import jsonschema
 import pytest
 from check_corpus import actual, expected, load_cases
+
 from purpose_lineage.cli import main
 from purpose_lineage.cli.check_report import RESULT_SCHEMA_PATH
 

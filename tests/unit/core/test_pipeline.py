@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from purpose_lineage.core.model import ColumnRef, Tag
 from purpose_lineage.core.pipeline import (
     Location,
