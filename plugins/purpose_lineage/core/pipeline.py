@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, replace
 from purpose_lineage.core.evaluate import constraints_by_table, find_violations
 from purpose_lineage.core.model import (
     ColumnRef,
-    Edge,
     StatementLineage,
     Tag,
     Unknown,
@@ -206,7 +205,8 @@ def evaluate_pipeline(
         unknowns=[u for u, _ in placed],
         allow_unknown=allow_unknown,
     )
-    findings = tuple(_locate(v, located) for v in violations)
+    writers = _writers(located)
+    findings = tuple(_locate(v, writers) for v in violations)
     through = {(h.table, h.edge) for v in violations for h in v.path if h.edge == UNKNOWN_EDGE}
     unknowns = [
         UnknownFinding(
@@ -366,11 +366,32 @@ def _place_unknowns(
     return placed, loose
 
 
-def _locate(v: Violation, located: Sequence[tuple[StatementLineage, Location, SqlSource]]) -> Finding:
+_Located = Sequence[tuple[StatementLineage, Location, SqlSource]]
+_Writers = dict[str, list[tuple[StatementLineage, Location, set[tuple[str, str, str | None]]]]]
+
+
+def _writers(located: _Located) -> _Writers:
+    """Statements by the table they write, each with its arcs as (source table, source column,
+    target column) in the walk's normalised names."""
+    out: _Writers = {}
+    for st, loc, _ in located:
+        written = st.output or (_written_table(st.sql) if st.unknowns else None)
+        if not written:
+            continue
+        arcs = {
+            (normalize_table(e.source.table), (e.source.column or "").lower(),
+             e.target.column.lower() if e.target.column is not None else None)
+            for e in st.edges
+        }  # fmt: skip
+        out.setdefault(normalize_table(written), []).append((st, loc, arcs))
+    return out
+
+
+def _locate(v: Violation, writers: _Writers) -> Finding:
     hops: list[Location | None] = [None]
     for prev, hop in zip(v.path, v.path[1:], strict=False):
-        hops.append(_writer(prev.table, prev.column, hop.table, hop.column, hop.edge, located))
-    where = hops[-1] if len(v.path) > 1 else _writer(None, None, v.sink, v.sink_column, None, located)
+        hops.append(_writer(prev.table, prev.column, hop.table, hop.column, hop.edge, writers))
+    where = hops[-1] if len(v.path) > 1 else _writer(None, None, v.sink, v.sink_column, None, writers)
     return Finding(v, where, tuple(hops))
 
 
@@ -380,22 +401,15 @@ def _writer(
     table: str,
     column: str | None,
     label: str | None,
-    located: Sequence[tuple[StatementLineage, Location, SqlSource]],
+    writers: _Writers,
 ) -> Location | None:
     """The statement writing ``table`` through the given hop; else the first one writing it."""
-    first = None
-    for st, loc, _ in located:
-        written = st.output or (_written_table(st.sql) if st.unknowns else None)
-        if not written or normalize_table(written) != table:
-            continue
-        first = first or loc
+    candidates = writers.get(table, [])
+    for st, loc, arcs in candidates:
         if label == UNKNOWN_EDGE and st.unknowns:
             return loc
-        if src_table is not None and any(_hop_edge(e, src_table, src_col, column) for e in st.edges):
+        if src_table is not None and (
+            (src_table, src_col or "", None) in arcs or (src_table, src_col or "", column) in arcs
+        ):
             return loc
-    return first
-
-
-def _hop_edge(e: Edge, table: str, column: str | None, target_column: str | None) -> bool:
-    src = normalize_table(e.source.table) == table and (e.source.column or "").lower() == (column or "")
-    return src and (e.target.column is None or (e.target.column or "").lower() == (target_column or ""))
+    return candidates[0][1] if candidates else None
