@@ -57,3 +57,11 @@ class SuiteNotFoundError(DataCheckError):
 
 class FingerprintSecretError(DataCheckError):
     """The fingerprint secret is missing, too short, or not the one the fingerprint table was built with."""
+
+
+class CatalogError(PurposeLineageError):
+    """A tags catalog is broken. ``problems`` lists every finding, each with file and line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
