@@ -187,7 +187,7 @@ def paths_into(
         return []
     fwd = c.q(DESCENDANTS, [sorted(anc), sorted(set(start.values())), depth])
     corridor = sorted(int(i) for i, k in fwd if int(k) + anc.get(int(i), depth + 1) <= depth)
-    graph: IdGraph[tuple] = IdGraph()
+    graph: IdGraph[int] = IdGraph()
     refs: dict[int, ColumnRef] = {}
     for i, d, table, name in c.q(
         "SELECT c.id, c.dataset_id, d.name, c.name FROM pl_columns c "
@@ -196,16 +196,25 @@ def paths_into(
     ):
         graph.add_node(int(i), table=int(d), rows=name == ROWS)
         refs[int(i)] = ref(table, name)
-    for s, t, sub, m, d in c.q(
+    rows = c.q(
         "WITH cc AS (SELECT id FROM pl_columns WHERE dataset_id IN (SELECT unnest(?::BIGINT[]))) "
         f"SELECT {EDGE_COLS} FROM pl_edges e "
         "WHERE e.target_id IN (SELECT id FROM cc) AND e.source_id IN (SELECT id FROM cc)",
         [corridor],
-    ):
-        graph.add_edge(int(s), int(t), Edge(refs[int(s)], refs[int(t)], Subtype(sub), bool(m), d))
+    )
+    for k, (s, t, _sub, _m, _d) in enumerate(rows):
+        graph.add_edge(s, t, k)
     sinks = [i for i, d in graph.table.items() if d == sink_ds]
     found = graph.paths([i for i in start if i in graph.table], sinks, depth, max_paths)
-    return sorted(found, key=path_key)
+    made: dict[int, Edge] = {}  # Edge objects only for the edges on a path
+
+    def make(k: int) -> Edge:
+        if k not in made:
+            s, t, sub, m, d = rows[k]
+            made[k] = Edge(refs[s], refs[t], Subtype(sub), bool(m), d)
+        return made[k]
+
+    return sorted(([make(k) for k in p] for p in found), key=path_key)
 
 
 def runs_for(c: Conn, table: str) -> list[RunRecord]:
