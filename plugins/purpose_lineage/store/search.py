@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
 from purpose_lineage.store.apply import Conn
-from purpose_lineage.store.base import path_key
+from purpose_lineage.store.base import edge_key, path_key
 from purpose_lineage.store.batch import ROWS, normalize_column
 from purpose_lineage.store.paths import IdGraph
 
@@ -132,8 +132,10 @@ def closure(c: Conn, target: ColumnRef, depth: int, *, up: bool) -> list[Edge]:
     start = start_columns(c, target)
     if not start or depth == 0:
         return []
+    if c.dialect != "duckdb":
+        return _closure_by_index(c, sorted(start), depth, up=up)
     dist, _, _ = _table_walk(c, [d for d, _ in start.values()], depth, up=up)
-    drop = "" if c.dialect == "duckdb" else " ON COMMIT DROP"
+    drop = ""
     for name in ("pl_tmp_cols", "pl_tmp_map", "pl_tmp_edges"):
         c.x(f"DROP TABLE IF EXISTS {name}")
     c.x(
@@ -185,6 +187,56 @@ def closure(c: Conn, target: ColumnRef, depth: int, *, up: bool) -> list[Edge]:
         return got
 
     return [Edge(ref(st, sc), ref(tt, tc), subtypes[sub], bool(m), d) for st, sc, tt, tc, sub, m, d in rows]
+
+
+# PostgreSQL: one statement per level, each an index lookup (btree on both edge ends)
+_UP_LEVEL = (
+    "WITH f AS (SELECT unnest(?::BIGINT[]) AS id), "
+    "t AS (SELECT id FROM f UNION SELECT r.id FROM f JOIN pl_columns c ON c.id = f.id "
+    "JOIN pl_columns r ON r.dataset_id = c.dataset_id AND r.name = '') "
+    "SELECT e.source_id, e.target_id, e.subtype, e.masking, e.description FROM pl_edges e "
+    "JOIN t ON e.target_id = t.id"
+)
+_DOWN_LEVEL = (
+    "WITH f AS (SELECT unnest(?::BIGINT[]) AS id), "
+    "s AS (SELECT id FROM f UNION SELECT c.id FROM f JOIN pl_columns r ON r.id = f.id AND r.name = '' "
+    "JOIN pl_columns c ON c.dataset_id = r.dataset_id) "
+    "SELECT e.source_id, e.target_id, e.subtype, e.masking, e.description FROM pl_edges e "
+    "JOIN s ON e.source_id = s.id"
+)
+
+
+def _closure_by_index(c: Conn, start: list[int], depth: int, *, up: bool) -> list[Edge]:
+    seen = set(start)
+    frontier = start
+    keys: dict[tuple[int, int, str], tuple[bool, str | None]] = {}
+    for _ in range(depth):
+        if not frontier:
+            break
+        nxt = []
+        for s, t, sub, m, d in c.q(_UP_LEVEL if up else _DOWN_LEVEL, [frontier]):
+            keys[(s, t, sub)] = (bool(m), d)
+            n = s if up else t
+            if n not in seen:
+                seen.add(n)
+                nxt.append(n)
+        frontier = nxt
+    if not keys:
+        return []
+    ids = sorted({n for s, t, _ in keys for n in (s, t)})
+    names = {
+        int(i): (t, n)
+        for i, t, n in c.q(
+            "SELECT c.id, d.name, c.name FROM pl_columns c JOIN pl_datasets d ON d.id = c.dataset_id "
+            "WHERE c.id = ANY(?::BIGINT[])",
+            [ids],
+        )
+    }
+    out = []
+    for (s, t, sub), (m, d) in keys.items():
+        (st, sc), (tt, tc) = names[s], names[t]
+        out.append(Edge(ColumnRef(st, sc or None), ColumnRef(tt, tc or None), Subtype(sub), m, d))
+    return sorted(out, key=edge_key)
 
 
 def paths_into(
