@@ -103,7 +103,7 @@ async def require_auth(
     except HTTPException:
         raise
     except Exception as exc:  # no auth manager outside the Airflow API server
-        log.debug("Airflow authentication unavailable", exc_info=True)
+        log.warning("Airflow authentication unavailable", exc_info=True)
         raise _unauthorized() from exc
     if not allowed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
