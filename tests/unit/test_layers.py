@@ -32,7 +32,10 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+            if node.module == "purpose_lineage":  # from purpose_lineage import config
+                names.update(f"purpose_lineage.{a.name}" for a in node.names)
+            else:
+                names.add(node.module)
     return names
 
 
