@@ -217,12 +217,18 @@ inputs=('users_2fa',))]
             out.append(
                 replace(
                     unknown,
-                    table=unknown.table or st.output,
+                    # the analyser names the table it could not resolve (e.g. the input of a
+                    # ``SELECT *``); what matters for the policy is where it may flow: the output
+                    table=st.output or unknown.table,
                     statement=unknown.statement if unknown.statement is not None else st.index,
-                    inputs=unknown.inputs or st.inputs,
+                    inputs=tuple(dict.fromkeys((*(unknown.inputs or st.inputs), *_own(unknown, st)))),
                 )
             )
     return out
+
+
+def _own(unknown: Unknown, st: StatementLineage) -> tuple[str, ...]:
+    return (unknown.table,) if unknown.table and unknown.table != st.output else ()
 
 
 def constraints_by_table(statements: Iterable[StatementLineage]) -> dict[str, list[RowConstraint]]:

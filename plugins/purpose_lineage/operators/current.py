@@ -9,7 +9,7 @@ tags always count. Row constraints travel as FILTER edges whose description star
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from purpose_lineage.core.model import (
@@ -35,6 +35,37 @@ def constraint_edges(statements: Iterable[StatementLineage]) -> list[Edge]:
         if s.output
         for c in s.constraints
     ]
+
+
+UNKNOWN_PREFIX = "unresolved lineage: "
+
+
+def unknown_edges(
+    statements: Iterable[StatementLineage], columns: Mapping[str, Sequence[tuple[str, str | None]]]
+) -> list[Edge]:
+    """Fail closed across tasks: an unresolved statement may carry any input column into its output.
+
+    The store keeps no unknowns, so each becomes conservative edges from every column of the
+    statement's inputs to the output's row set, marked by their description.
+    """
+    from purpose_lineage.core.evaluate import place_unknowns
+
+    out = []
+    for st in statements:
+        for unknown in place_unknowns([st]):
+            if not unknown.table:
+                continue
+            for table in unknown.inputs:
+                for column, _ in columns.get(table, ()):
+                    out.append(
+                        Edge(
+                            ColumnRef(table, column),
+                            ColumnRef(unknown.table, None),
+                            Subtype.TRANSFORMATION,
+                            description=UNKNOWN_PREFIX + unknown.reason[:200],
+                        )
+                    )
+    return out
 
 
 @dataclass(frozen=True)

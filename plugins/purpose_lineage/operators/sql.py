@@ -100,7 +100,7 @@ class PurposeSQLOperator(BaseSQLOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict:
-        from purpose_lineage.operators.current import constraint_edges, current_lineage
+        from purpose_lineage.operators.current import constraint_edges, current_lineage, unknown_edges
         from purpose_lineage.operators.tracing import analyze_sql, trace
         from purpose_lineage.store.base import DatasetInfo, RunInfo
 
@@ -139,7 +139,7 @@ class PurposeSQLOperator(BaseSQLOperator):
         )
         self.store.record_lineage(
             run,
-            edges=[*self._result.edges, *constraint_edges(statements)],
+            edges=[*self._result.edges, *constraint_edges(statements), *unknown_edges(statements, columns)],
             tags=self._result.output_tags,
             datasets=[DatasetInfo(t, tuple(c for c, _ in cols)) for t, cols in columns.items()],
             inputs=self._result.inputs,

@@ -350,3 +350,20 @@ def test_few_hundred_edges_evaluate_in_one_pass(policy):
     edges.append(edge("t300.c", "ad_audience_end.c", Subtype.IDENTITY))
     (v,) = find_violations([tag("t0.c", PHONE, SECURITY)], edges, policy)
     assert len(v.path) == 302
+
+
+def test_select_star_without_catalog_fails_closed_at_the_output():
+    # the analyser places the unknown at the *input* (users_2fa.*); the policy must see it
+    # flow into the sink, or an unresolved star would let a 2FA phone through unseen
+    from purpose_lineage.core.evaluate import place_unknowns
+    from purpose_lineage.core.lineage import analyze
+
+    statements = analyze("CREATE TABLE ad_audience_x AS SELECT * FROM users_2fa")
+    from purpose_lineage.core.model import ColumnRef, Tag
+
+    phone = Tag(ColumnRef("users_2fa", "phone_number"), "user.contact.phone_number", SECURITY)
+    edges = [e for s in statements for e in s.edges]
+    found = find_violations([phone], edges, load_policy(), unknowns=place_unknowns(statements))
+    assert [(v.sink, v.source, v.source_column) for v in found] == [
+        ("ad_audience_x", "users_2fa", "phone_number")
+    ]
