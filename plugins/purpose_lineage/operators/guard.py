@@ -152,7 +152,8 @@ class PurposeGuardOperator(BaseSQLOperator):
         from purpose_lineage.operators.current import current_lineage
         from purpose_lineage.operators.sql import read_columns
 
-        current = current_lineage(self.store, [staging])  # StoreError -> fail closed
+        with self.store.reading():
+            current = current_lineage(self.store, [staging])  # StoreError -> fail closed
         found = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
         publish = [
             Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY)
