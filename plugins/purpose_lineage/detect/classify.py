@@ -12,6 +12,8 @@ The rules (documented in ``docs/reference/detection.md``):
   prefix, plan grouping, vanity, extension);
   (b) digit-only numbers, >= 85% valid, in a plan where random digits of that shape are
   valid at most half the time;
+  (b') digit-only numbers, >= 85% valid *and* starting with the plan's trunk prefix
+  ``0`` then a non-zero digit (``0612345678``): numeric IDs do not start with one zero;
   (c) the column name says phone, >= 90% are valid, and the name does not say otherwise.
 * **hashed_identifier**: see :mod:`purpose_lineage.detect.hashes`.
 
@@ -45,6 +47,7 @@ STRONG_SHARE = 0.5
 BARE_VALID_SHARE = 0.85
 BARE_MAX_BASELINE = 0.5
 HINTED_VALID_SHARE = 0.9
+TRUNK_SHARE = 0.85
 EXAMPLES = 3
 
 
@@ -135,20 +138,21 @@ def _phone(
     bare_share = v.bare_valid / v.bare if v.bare else 0.0
     if fraction < min_fraction:
         return _rejected(sample, "phone", f"{v.valid}/{v.validated} phone-shaped values valid", 1 - fraction)
+    counts = f"{v.valid}/{v.validated} valid in {v.region}"
     if v.strong_share >= STRONG_SHARE:
         weight, evidence = 1.0, f"{v.strong}/{v.validated} written as phone numbers"
     elif bare_share >= BARE_VALID_SHARE and v.baseline <= BARE_MAX_BASELINE:
-        weight, evidence = 0.9, f"digit-only, {v.valid}/{v.validated} valid in {v.region}"
+        weight, evidence = 0.9, f"digit-only, {counts}"
+    elif v.bare and v.trunk_valid >= TRUNK_SHARE * v.bare:
+        weight, evidence = 0.85, f"digit-only with trunk prefix 0, {counts}"
     elif hint.phone and not hint.not_contact and v.valid_share >= HINTED_VALID_SHARE:
-        weight, evidence = 0.8, f"digit-only, {v.valid}/{v.validated} valid in {v.region}, name says phone"
+        weight, evidence = 0.8, f"digit-only, {counts}, name says phone"
+    elif v.bare:
+        why = f"digit-only values {counts}, where {v.baseline:.0%} of random digits are valid"
+        return _rejected(sample, "phone", why, 0.6)
     else:
-        return _rejected(
-            sample,
-            "phone",
-            f"digit-only values {v.valid}/{v.validated} valid in {v.region} where "
-            f"{v.baseline:.0%} of random digits are valid",
-            0.6,
-        )
+        why = f"values {counts} but not written the way that plan writes numbers"
+        return _rejected(sample, "phone", why, 0.6)
     confidence = _adjust(fraction * weight, agrees=hint.phone, disagrees=hint.email or hint.not_contact)
     top = v.regions.most_common(1)
     return Finding(
