@@ -244,15 +244,20 @@ def _pick_region(sample: Sequence[_Value], candidates: Sequence[str], every: Seq
     if not scored:
         return None
     top = max(v for v, _ in scored)
-    tied = [r for v, r in scored if v == top]
-    if len(tied) > 1:
-        ranks = {r: _rank(r, every) for r in tied}
-        best = max(ranks.values())
-        tied = [r for r in tied if ranks[r] == best]
+    near = [r for v, r in scored if v >= top - 1]
+    ranks = {r: _rank(r, every) for r in near} if len(near) > 1 else {near[0]: (top, 0)}
+    best = max(ranks.values())
+    tied = [r for r in near if ranks[r] == best]
+    shapes = [(len(p.digits), p.digits.startswith("0")) for p in every if p.bare]
     if len(tied) > 1:  # still tied: the plan least likely to validate random digits
-        shapes = [(len(p.digits), p.digits.startswith("0")) for p in every if p.bare]
         tied.sort(key=lambda r: _baseline(r, shapes))
-    return tied[0]
+    chosen = tied[0]
+    # Digit strings that validate (nearly) as well as numbers with a country code and far
+    # more specifically are MSISDNs (447911123456), not national numbers of a lax plan.
+    if chosen != INTL and INTL in ranks and ranks[INTL][0] >= 0.9 * best[0] and shapes:
+        if _baseline(INTL, shapes) < _baseline(chosen, shapes) - 0.3:
+            return INTL
+    return chosen
 
 
 def _rank(region: str, values: Sequence[_Value]) -> tuple[int, int]:
