@@ -17,6 +17,7 @@ from purpose_lineage.detect.warehouse import (
     TableInfo,
     chunks,
     column_samples,
+    parse_url,
     quote_ident,
     register_backend,
 )
@@ -95,6 +96,4 @@ def build_query(table: TableInfo, columns: Sequence[ColumnInfo], rows: int, limi
 
 @register_backend("duckdb")
 def _open(url: str) -> DuckDBWarehouse:
-    from sqlalchemy.engine import make_url
-
-    return DuckDBWarehouse(make_url(url).database or ":memory:")
+    return DuckDBWarehouse(parse_url(url).database or ":memory:")

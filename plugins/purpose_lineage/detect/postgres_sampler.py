@@ -18,6 +18,7 @@ from purpose_lineage.detect.warehouse import (
     TableInfo,
     chunks,
     column_samples,
+    parse_url,
     quote_ident,
     register_backend,
 )
@@ -104,16 +105,14 @@ def build_query(table: TableInfo, columns: Sequence[ColumnInfo], rows: int, limi
 
 @register_backend("postgresql", "postgres")
 def _open(url: str) -> PostgresWarehouse:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
+    u = parse_url(url)
     parts = {
         "host": u.host,
         "port": u.port,
-        "dbname": u.database,
+        "dbname": u.database or None,
         "user": u.username,
         "password": u.password,
-        **{k: v for k, v in u.query.items() if isinstance(v, str)},
+        **dict(u.query),
     }
     dsn = " ".join(f"{k}={_dsn_quote(str(v))}" for k, v in parts.items() if v is not None)
     return PostgresWarehouse(dsn)

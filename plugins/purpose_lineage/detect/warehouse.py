@@ -124,6 +124,64 @@ def select_tables(available: Sequence[TableInfo], wanted: Sequence[str] | None) 
     return chosen
 
 
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """The parts of a database URL (SQLAlchemy spelling, parsed without importing it)."""
+
+    scheme: str
+    database: str
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+
+def parse_url(url: str) -> DatabaseUrl:
+    """Split ``scheme[+driver]://user:pass@host:port/database?k=v``.
+
+    As in SQLAlchemy, ``duckdb:///rel.duckdb`` is relative and ``duckdb:////abs.duckdb`` absolute.
+
+    >>> parse_url("duckdb:////tmp/w.duckdb").database
+    '/tmp/w.duckdb'
+    >>> u = parse_url("postgresql+psycopg2://ann:p%40ss@db.internal:5433/lake?sslmode=require")
+    >>> (u.scheme, u.username, u.password, u.host, u.port, u.database, u.query)
+    ('postgresql', 'ann', 'p@ss', 'db.internal', 5433, 'lake', (('sslmode', 'require'),))
+    """
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise DetectionError("invalid port in database URL") from None
+    return DatabaseUrl(
+        scheme=parts.scheme.split("+", 1)[0].lower(),
+        database=unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path),
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        query=tuple(parse_qsl(parts.query)),
+    )
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, for messages and reports.
+
+    >>> redact_url("postgresql://ann:secret@db/lake")
+    'postgresql://ann:***@db/lake'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
 def quote_ident(name: str) -> str:
     """SQL identifier quoting shared by DuckDB and PostgreSQL.
 
