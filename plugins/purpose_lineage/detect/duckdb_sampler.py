@@ -16,7 +16,6 @@ from purpose_lineage.detect.warehouse import (
     ColumnInfo,
     TableInfo,
     chunks,
-    column_samples,
     parse_url,
     quote_ident,
     register_backend,
@@ -61,8 +60,8 @@ class DuckDBWarehouse:
     def sample(self, table: TableInfo, *, rows: int, validate_limit: int) -> list[ColumnSample]:
         out: list[ColumnSample] = []
         for part in chunks([c for c in table.columns if c.scannable]):
-            row = self.con.execute(build_query(table, part, rows, validate_limit)).fetchone()
-            out.extend(column_samples(table, part, row, validate_limit))
+            result = self.con.execute(build_query(table, part, rows, validate_limit)).fetchall()
+            out.extend(unpivoted_samples(table, part, result, validate_limit))
         return out
 
     def close(self) -> None:
@@ -71,6 +70,9 @@ class DuckDBWarehouse:
 
 
 def build_query(table: TableInfo, columns: Sequence[ColumnInfo], rows: int, limit: int) -> str:
+    """One query per table. The sampled columns are unpivoted into (column, value) rows so
+    that each prefilter regex appears once: DuckDB compiles a regex per expression, and
+    with one expression per column the planning cost was as large as the scan itself."""
     src = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     est = table.estimated_rows
     sample = ""
@@ -79,19 +81,37 @@ def build_query(table: TableInfo, columns: Sequence[ColumnInfo], rows: int, limi
             pct = max(0.001, min(100.0, 100.0 * 4 * rows / est))
             src = f"(SELECT * FROM {src} USING SAMPLE {pct:.4f} PERCENT (system, {SEED}))"
         sample = f" USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({SEED})"
-    casts = ", ".join(f"CAST({quote_ident(c.name)} AS VARCHAR) AS v{i}" for i, c in enumerate(columns))
-    flags, aggs = [], []
-    for i in range(len(columns)):
-        p, e, h = duckdb_flags(f"v{i}")
-        flags.append(f"v{i}, {p} AS p{i}, {e} AS e{i}, {h} AS h{i}")
-        aggs.append(
-            f"count(v{i}), count_if(p{i}), count_if(e{i}), count_if(h{i}), "
-            + ", ".join(f"list_slice(list(v{i}) FILTER (WHERE {k}{i}), 1, {int(limit)})" for k in "peh")
-        )
+    casts = ", ".join(f"CAST({quote_ident(c.name)} AS VARCHAR) AS c{i}" for i, c in enumerate(columns))
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    p, e, h = duckdb_flags("v")
+    lists = ", ".join(f"list_slice(list(v) FILTER (WHERE {k}), 1, {int(limit)})" for k in "peh")
     return (
-        f"WITH s AS (SELECT {casts} FROM {src}{sample}), f AS (SELECT {', '.join(flags)} FROM s) "
-        f"SELECT count(*), {', '.join(aggs)} FROM f"
+        f"WITH s AS MATERIALIZED (SELECT {casts} FROM {src}{sample}), "
+        f"u AS (UNPIVOT s ON {names} INTO NAME col VALUE v), "
+        f"f AS (SELECT col, v, {p} AS p, {e} AS e, {h} AS h FROM u) "
+        f"SELECT col, (SELECT count(*) FROM s), count(*), count_if(p), count_if(e), count_if(h), {lists} "
+        f"FROM f GROUP BY col"
     )
+
+
+def unpivoted_samples(
+    table: TableInfo, columns: Sequence[ColumnInfo], result: Sequence[tuple], limit: int
+) -> list[ColumnSample]:
+    """Map ``(col, rows, nonnull, phone, email, hex, lists...)`` rows back to the columns
+    (a column with only NULLs has no row)."""
+    by_col = {r[0]: r for r in result}
+    rows = int(result[0][1]) if result else 0
+    out = []
+    for i, col in enumerate(columns):
+        r = by_col.get(f"c{i}")
+        sample = ColumnSample(table=table.qualified, column=col.name, data_type=col.data_type, rows=rows)
+        if r is not None:
+            sample.rows = int(r[1])
+            sample.nonnull, sample.phone, sample.email, sample.hex = (int(x or 0) for x in r[2:6])
+            lists = (list(x or [])[:limit] for x in r[6:9])
+            sample.phone_values, sample.email_values, sample.hex_values = lists
+        out.append(sample)
+    return out
 
 
 @register_backend("duckdb")

@@ -27,15 +27,22 @@ class EmailVerdict:
         return self.valid / self.validated if self.validated else 0.0
 
 
-def validate_emails(values: Sequence[str]) -> EmailVerdict:
-    """Validate e-mail candidates of one column.
+EARLY_STOP = 32  # validation may stop after this many values once the verdict is clear
+
+
+def validate_emails(values: Sequence[str], *, early: int = EARLY_STOP) -> EmailVerdict:
+    """Validate e-mail candidates of one column, in order; stops after ``early`` values
+    when at least 90% or at most 10% are valid.
 
     >>> v = validate_emails(["ann@mail.example.org", '"Doe, J" <j.doe@example.co.uk>', "a@b@c.org"])
     >>> v.validated, v.valid, v.display_names
     (3, 2, 1)
     """
-    verdict = EmailVerdict(validated=len(values))
+    verdict = EmailVerdict()
     for value in values:
+        if verdict.validated >= early and not 0.1 < verdict.valid_share < 0.9:
+            break
+        verdict.validated += 1
         text = value.strip()
         if text[:7].lower() == "mailto:":
             text = text[7:]

@@ -46,7 +46,7 @@ def test_e164_phones_of_many_countries():
               "+5511912345678", "+919876543210", "+8613812345678", "+61412345678", "+27821234567"] * 4
     f = classify_column(sample("x", values))
     assert f.detected is DetectedClass.PHONE
-    assert f.valid == f.validated == 40
+    assert f.valid == f.validated == 32  # clear after 32 values: validation stops early
 
 
 def test_extensions_vanity_and_toll_free():
@@ -150,3 +150,16 @@ def test_findings_never_hold_raw_values():
 def test_empty_column():
     f = classify_column(sample("c", [None, None]))
     assert f.detected is DetectedClass.NONE and f.reason == "no values"
+
+
+def test_validation_stops_early_only_when_the_verdict_is_clear():
+    from purpose_lineage.detect.emails import validate_emails
+    from purpose_lineage.detect.phones import validate_phones
+
+    good = [f"user{i}@mail.example.org" for i in range(100)]
+    assert validate_emails(good).validated == 32
+    mixed = [v for i in range(50) for v in (f"user{i}@mail.example.org", f"user{i}@@bad")]
+    assert validate_emails(mixed).validated == 100
+    phones = [f"+1 415 555 {i:04d}" if i % 2 else "+1 000" for i in range(80)]
+    verdict = validate_phones(phones)
+    assert verdict.validated == 80 and 0.4 < verdict.valid_share < 0.6

@@ -88,7 +88,7 @@ def test_reservoir_and_system_sampling_bound_the_rows(tmp_path):
         email = next(f for f in report.findings if f.column == "email")
         assert email.detected is DetectedClass.EMAIL
         assert report.rows == rows
-        assert email.validated == 50
+        assert email.validated == 32  # stops early once clearly valid
 
 
 def test_query_quotes_identifiers_and_bounds_lists():
