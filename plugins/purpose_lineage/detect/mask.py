@@ -31,7 +31,7 @@ def mask_phone(e164: str) -> str:
         return "+** *** ***"
     stars = "*" * (len(nsn) - 2) + nsn[-2:]
     groups = [stars[i : i + 3] for i in range(0, len(stars), 3)]
-    if len(groups) > 1 and len(groups[-1]) < 3:
+    if len(groups) > 1 and len(groups[-1]) < 2:
         groups[-2:] = [groups[-2] + groups[-1]]
     return f"+{cc} " + " ".join(groups)
 
