@@ -48,6 +48,7 @@ BARE_VALID_SHARE = 0.85
 BARE_MAX_BASELINE = 0.5
 HINTED_VALID_SHARE = 0.9
 TRUNK_SHARE = 0.85
+CHANCE_MARGIN = 0.15
 EXAMPLES = 3
 
 
@@ -139,16 +140,20 @@ def _phone(
     if fraction < min_fraction:
         return _rejected(sample, "phone", f"{v.valid}/{v.validated} phone-shaped values valid", 1 - fraction)
     counts = f"{v.valid}/{v.validated} valid in {v.region}"
-    if v.strong_share >= STRONG_SHARE:
+    beats_chance = v.clean_share >= v.baseline + CHANCE_MARGIN
+    if v.strong_share >= STRONG_SHARE and beats_chance:
         weight, evidence = 1.0, f"{v.strong}/{v.validated} written as phone numbers"
     elif bare_share >= BARE_VALID_SHARE and v.baseline <= BARE_MAX_BASELINE:
         weight, evidence = 0.9, f"digit-only, {counts}"
-    elif v.bare and v.trunk_valid >= TRUNK_SHARE * v.bare:
+    elif v.bare and v.trunk_valid >= TRUNK_SHARE * v.bare and v.valid_share >= HINTED_VALID_SHARE:
         weight, evidence = 0.85, f"digit-only with trunk prefix 0, {counts}"
-    elif hint.phone and not hint.not_contact and v.valid_share >= HINTED_VALID_SHARE:
+    elif hint.phone and not hint.not_contact and v.valid_share >= HINTED_VALID_SHARE and beats_chance:
         weight, evidence = 0.8, f"digit-only, {counts}, name says phone"
+    elif not beats_chance:
+        why = f"values {counts}, but {v.baseline:.0%} of random digits of the same shapes would be"
+        return _rejected(sample, "phone", why, 0.6)
     elif v.bare:
-        why = f"digit-only values {counts}, where {v.baseline:.0%} of random digits are valid"
+        why = f"digit-only values {counts}, a plan where {v.baseline:.0%} of random digits are valid"
         return _rejected(sample, "phone", why, 0.6)
     else:
         why = f"values {counts} but not written the way that plan writes numbers"

@@ -32,7 +32,7 @@ EARLY_STOP = 32  # validation may stop after this many values once the verdict i
 
 def validate_emails(values: Sequence[str], *, early: int = EARLY_STOP) -> EmailVerdict:
     """Validate e-mail candidates of one column, in order; stops after ``early`` values
-    when at least 90% or at most 10% are valid.
+    when at most one is invalid or at most 10% are valid.
 
     >>> v = validate_emails(["ann@mail.example.org", '"Doe, J" <j.doe@example.co.uk>', "a@b@c.org"])
     >>> v.validated, v.valid, v.display_names
@@ -40,7 +40,8 @@ def validate_emails(values: Sequence[str], *, early: int = EARLY_STOP) -> EmailV
     """
     verdict = EmailVerdict()
     for value in values:
-        if verdict.validated >= early and not 0.1 < verdict.valid_share < 0.9:
+        invalid = verdict.validated - verdict.valid
+        if verdict.validated >= early and (invalid <= 1 or verdict.valid_share <= 0.1):
             break
         verdict.validated += 1
         text = value.strip()

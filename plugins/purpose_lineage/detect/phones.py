@@ -56,18 +56,25 @@ class PhoneVerdict:
 
     validated: int = 0
     valid: int = 0
+    junk: int = 0  # placeholders such as 000-000-0000: invalid, and not evidence about the plan
     strong: int = 0
     bare: int = 0
     bare_valid: int = 0
     trunk_valid: int = 0  # digit-only values valid with the region's "0" trunk prefix, e.g. 0612345678
     region: str | None = None
-    baseline: float = 0.0
+    baseline: float = 0.0  # expected valid share if the values were random digits of the same shapes
     regions: Counter = field(default_factory=Counter)
     e164: list[str] = field(default_factory=list)
 
     @property
     def valid_share(self) -> float:
         return self.valid / self.validated if self.validated else 0.0
+
+    @property
+    def clean_share(self) -> float:
+        """Valid share among values that are not placeholders."""
+        clean = self.validated - self.junk
+        return self.valid / clean if clean else 0.0
 
     @property
     def strong_share(self) -> float:
@@ -98,8 +105,10 @@ def validate_phones(
 ) -> PhoneVerdict:
     """Validate phone candidates of one column, in order.
 
-    Stops after ``early`` values when at least 90% or at most 10% are valid: the verdict
-    is then clear, and the rest of the bounded sample would only cost time.
+    Stops after ``early`` values when at most 10% are valid, or when at most one is
+    invalid in a plan that random digits rarely hit: the verdict is then clear, and the
+    rest of the bounded sample would only cost time.
+    ``baseline`` is the share of values random digits of the same shapes would reach.
 
     >>> v = validate_phones(["+1 415-555-2671", "(212) 555-0199", "0044 20 7946 0018"])
     >>> v.valid, v.strong, v.region
@@ -120,31 +129,38 @@ def validate_phones(
         candidates = [r for r in dict.fromkeys([*tried, *regions]) if _length_fits(r, search)] + [INTL]
         region = _pick_region(search, candidates, national[:_RANK_SIZE]) if search else None
     zero_trunk = region not in (None, INTL) and phonenumbers.ndd_prefix_for_region(region, True) == "0"
-    shapes: list[tuple[int, bool]] = []
+    chance = 0.0  # sum over validated values of the chance that random digits of that shape validate
     for p in parsed:
         verdict.validated += 1
-        if p is not None:
+        if p is not None and p.junk:
+            verdict.junk += 1
+        elif p is not None:
             if p.intl:
                 num = _parse(p.raw, None)
+                chance += random_validity(INTL, len(p.digits), False)
             else:
                 num = _parse_national(p, region) if region is not None else None
-                if p.bare:
-                    verdict.bare += 1
-                    shapes.append((len(p.digits), p.digits.startswith("0")))
+                if region is not None:
+                    chance += random_validity(region, len(p.digits), p.digits.startswith("0"))
+                verdict.bare += p.bare
             if num is not None:
                 verdict.bare_valid += p.bare
                 verdict.trunk_valid += p.bare and zero_trunk and p.digits[0] == "0" and p.digits[1] != "0"
                 _count(verdict, p, num)
-        if verdict.validated >= early and not 0.1 < verdict.valid_share < 0.9:
-            break
+        clean = verdict.validated - verdict.junk
+        if verdict.validated >= early and clean:
+            # stop early only where 32 values are decisive: a plan that random digits rarely hit
+            clear_yes = clean - verdict.valid <= 1 and chance / clean <= 0.5
+            if clear_yes or verdict.valid_share <= 0.1:
+                break
+    clean = verdict.validated - verdict.junk
     verdict.region = region or (seen.most_common(1)[0][0] if seen else None) or None
-    if region is not None:
-        verdict.baseline = _baseline(region, shapes)
+    verdict.baseline = chance / clean if clean else 0.0
     return verdict
 
 
 @functools.cache
-def random_validity(region: str, length: int, leading_zero: bool, trials: int = 120) -> float:
+def random_validity(region: str, length: int, leading_zero: bool, trials: int = 240) -> float:
     """Share of random digit strings of this shape that are valid numbers in ``region``.
 
     >>> random_validity("DE", 10, False) > 0.5, random_validity("US", 10, False) < 0.5

@@ -163,3 +163,25 @@ def test_validation_stops_early_only_when_the_verdict_is_clear():
     phones = [f"+1 415 555 {i:04d}" if i % 2 else "+1 000" for i in range(80)]
     verdict = validate_phones(phones)
     assert verdict.validated == 80 and 0.4 < verdict.valid_share < 0.6
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["{3}-{3}-{4}", "{4} {3} {3}", "{2} {2} {2} {2} {2}", "{3}.{3}.{4}", "({3}) {3}-{4}", "{5}-{6}", "{9}"]
+    + ["{11}", "{4}-{4}", "{3} {3} {3}"],
+)
+@pytest.mark.parametrize("column", ["ref", "phone"])
+def test_random_digits_written_like_phone_numbers_are_not_phones(shape, column):
+    """In lax plans (80% of random German numbers are valid) validity and grouping alone
+    prove nothing: the valid share must beat what random digits of those shapes reach."""
+    import random
+    import re
+
+    rng = random.Random(f"{shape}:{column}")
+
+    def fill(m: re.Match) -> str:
+        k = int(m.group(1))
+        return str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(k - 1))
+
+    values = [re.sub(r"\{(\d+)\}", fill, shape) for _ in range(150)]
+    assert classify(column, values) is DetectedClass.NONE

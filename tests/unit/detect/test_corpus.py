@@ -13,7 +13,7 @@ HARD_NEGATIVE_KINDS = [
     "neg-free-text-email", "neg-order-sequential", "neg-order-random-digits", "neg-order-formatted",
     "neg-postal-us5", "neg-postal-zip4", "neg-date-iso", "neg-date-compact", "neg-epoch", "neg-card",
     "neg-ipv4", "neg-ipv6", "neg-uuid-v4", "neg-uuid-v4-hex", "neg-hash-git-sha1", "neg-hash-content-sha256",
-    "neg-hash-content-md5",
+    "neg-hash-content-md5", "neg-order-grouped-digits", "neg-free-text-phone", "neg-imei", "neg-datetime",
 ]  # fmt: skip
 
 
