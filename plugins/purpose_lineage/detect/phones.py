@@ -16,11 +16,13 @@ first, then ``regions``; ``"+"`` means "digits that start with a country code").
 from __future__ import annotations
 
 import functools
+import json
 import random
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
@@ -39,8 +41,10 @@ DEFAULT_REGIONS: tuple[str, ...] = tuple(
 INTL = "+"  # pseudo-region: digit strings starting with a country code, without the plus
 
 _SEARCH_SIZE = 10  # values used to pick a column's region
-_RANK_SIZE = 40  # values used to break ties between regions
+_RANK_SIZE = 30  # values used to break ties between regions
 EARLY_STOP = 32  # validation may stop after this many values once the verdict is clear
+TRIALS = 240  # random digit strings per (region, length, leading zero) in random_validity
+VALIDITY_TABLE = Path(__file__).with_name("random_validity.json")
 _MIN_DIGITS, _MAX_DIGITS = 7, 17
 _EXT = re.compile(r"[ ]*([Ee][Xx][Tt][Nn]?\.?|[Xx]|#)[ ]*[0-9]{1,6}[ ]*$")
 _TEL = re.compile(r"^[ ]*[Tt][Ee][Ll]:[ ]*")
@@ -160,12 +164,21 @@ def validate_phones(
 
 
 @functools.cache
-def random_validity(region: str, length: int, leading_zero: bool, trials: int = 240) -> float:
+def random_validity(region: str, length: int, leading_zero: bool) -> float:
     """Share of random digit strings of this shape that are valid numbers in ``region``.
+
+    Read from the shipped table (``random_validity.json``) for the default regions and
+    7 to 17 digits; measured on first use otherwise.
 
     >>> random_validity("DE", 10, False) > 0.5, random_validity("US", 10, False) < 0.5
     (True, True)
     """
+    known = _validity_table().get(f"{region}:{length}:{int(leading_zero)}")
+    return known if known is not None else measure_random_validity(region, length, leading_zero)
+
+
+def measure_random_validity(region: str, length: int, leading_zero: bool, trials: int = TRIALS) -> float:
+    """Measure the share with ``trials`` seeded random digit strings (deterministic)."""
     rng = random.Random(f"{region}:{length}:{leading_zero}")
     ok = 0
     for _ in range(trials):
@@ -174,6 +187,27 @@ def random_validity(region: str, length: int, leading_zero: bool, trials: int = 
         p = _Value(digits, digits, digits, False, False, False)
         ok += _parse_national(p, region) is not None
     return ok / trials
+
+
+@functools.cache
+def _validity_table() -> dict[str, float]:
+    try:
+        return json.loads(VALIDITY_TABLE.read_text(encoding="utf-8"))["validity"]
+    except (OSError, ValueError, KeyError):  # a missing table only costs time
+        return {}
+
+
+def write_validity_table(path: Path = VALIDITY_TABLE) -> None:
+    """Regenerate the shipped table (run after a phonenumbers upgrade):
+    ``python -c "from purpose_lineage.detect.phones import write_validity_table as w; w()"``."""
+    validity = {
+        f"{region}:{n}:{int(zero)}": round(measure_random_validity(region, n, zero), 4)
+        for region in (*DEFAULT_REGIONS, INTL)
+        for n in range(_MIN_DIGITS, _MAX_DIGITS + 1)
+        for zero in (False, True)
+    }
+    doc = {"phonenumbers": phonenumbers.__version__, "trials": TRIALS, "validity": validity}
+    path.write_text(json.dumps(doc, indent=0, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _count(verdict: PhoneVerdict, p: _Value, num: phonenumbers.PhoneNumber) -> None:
@@ -252,7 +286,8 @@ def _pick_region(sample: Sequence[_Value], candidates: Sequence[str], every: Seq
     """
     scored: list[tuple[int, str]] = []
     for region in candidates:
-        valid = strong = fails = 0
+        valid = fails = 0
+        numbers = []
         for p in sample:
             num = _parse_national(p, region)
             if num is None:
@@ -261,10 +296,10 @@ def _pick_region(sample: Sequence[_Value], candidates: Sequence[str], every: Seq
                     break
                 continue
             valid += 1
-            strong += bool(p.vanity or p.ext or _written_as_plan(p, num))
+            numbers.append((p, num))
         else:
             scored.append((valid, region))
-            if strong == len(sample):
+            if valid == len(sample) and all(p.vanity or p.ext or _written_as_plan(p, n) for p, n in numbers):
                 return region
     if not scored:
         return None

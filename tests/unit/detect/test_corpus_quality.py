@@ -13,7 +13,6 @@ from purpose_lineage.detect.model import EMAIL_CATEGORY, PHONE_CATEGORY, PSEUDON
 #: docs/reference/detection.md, "Limits"); hex columns with neither confirmation nor name.
 KNOWN_MISSES = {
     "phone-national-012",  # Sao Paulo digit-only numbers 11xxxxxxxx are also epoch seconds of 2005
-    "phone-national-022",  # Mexican digit-only numbers: 53% of random 10-digit strings are valid
     "phone-national-065",  # Hong Kong digit-only numbers: 8 digits, no trunk prefix
     "phone-national-other-region-001",  # GR national format: region not in DEFAULT_REGIONS
     "hashed-unconfirmable-001",

@@ -124,3 +124,20 @@ def test_package_import_is_cheap_and_lazy():
         [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": ":".join(sys.path)}
     )
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_shipped_random_validity_table_matches_measurement():
+    import random
+
+    from purpose_lineage.detect import phones
+
+    table = phones._validity_table()
+    for region in (*phones.DEFAULT_REGIONS, phones.INTL):
+        assert f"{region}:10:0" in table
+    rng = random.Random(3)
+    for key in rng.sample(sorted(table), 12):
+        region, n, zero = key.split(":")
+        measured = phones.measure_random_validity(region, int(n), zero == "1")
+        assert abs(measured - table[key]) <= 0.05, (
+            f"{key}: table {table[key]}, measured {measured}; regenerate with phones.write_validity_table()"
+        )
