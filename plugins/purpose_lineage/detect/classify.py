@@ -9,12 +9,14 @@ The rules (documented in ``docs/reference/detection.md``):
   timestamps, Luhn-valid card numbers, IPs, UUIDs, postal codes, ISBNs, decimals) nor be
   a dense run of digit-only values (counters, order numbers), and one of:
   (a) at least half the candidates are *strongly* written phone numbers (international
-  prefix, plan grouping, vanity, extension);
-  (b) digit-only numbers, >= 85% valid, in a plan where random digits of that shape are
-  valid at most half the time;
-  (b') digit-only numbers, >= 85% valid *and* starting with the plan's trunk prefix
+  prefix, plan grouping, vanity, extension) and the valid share beats chance: it exceeds
+  by 0.15 the share random digits of the same shapes reach in that plan;
+  (b) mostly digit-only numbers, >= 85% valid, in a plan where random digits of that
+  shape are valid at most half the time;
+  (b') digit-only numbers, >= 90% valid *and* starting with the plan's trunk prefix
   ``0`` then a non-zero digit (``0612345678``): numeric IDs do not start with one zero;
-  (c) the column name says phone, >= 90% are valid, and the name does not say otherwise.
+  (c) the column name says phone, >= 90% are valid and beat chance, and the name does
+  not say otherwise.
 * **hashed_identifier**: see :mod:`purpose_lineage.detect.hashes`.
 
 The column name only moves confidence (+0.05 when it agrees, -0.10 when it names
@@ -143,12 +145,12 @@ def _phone(
     beats_chance = v.clean_share >= v.baseline + CHANCE_MARGIN
     if v.strong_share >= STRONG_SHARE and beats_chance:
         weight, evidence = 1.0, f"{v.strong}/{v.validated} written as phone numbers"
-    elif bare_share >= BARE_VALID_SHARE and v.baseline <= BARE_MAX_BASELINE:
+    elif v.bare >= 0.5 * v.validated and bare_share >= BARE_VALID_SHARE and v.baseline <= BARE_MAX_BASELINE:
         weight, evidence = 0.9, f"digit-only, {counts}"
     elif v.bare and v.trunk_valid >= TRUNK_SHARE * v.bare and v.valid_share >= HINTED_VALID_SHARE:
         weight, evidence = 0.85, f"digit-only with trunk prefix 0, {counts}"
     elif hint.phone and not hint.not_contact and v.valid_share >= HINTED_VALID_SHARE and beats_chance:
-        weight, evidence = 0.8, f"digit-only, {counts}, name says phone"
+        weight, evidence = 0.8, f"{counts}, name says phone"
     elif not beats_chance:
         why = f"values {counts}, but {v.baseline:.0%} of random digits of the same shapes would be"
         return _rejected(sample, "phone", why, 0.6)
