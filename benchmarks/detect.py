@@ -33,6 +33,7 @@ import generate_corpus  # noqa: E402
 import pandas as pd  # noqa: E402
 import phonenumbers  # noqa: E402
 from email_validator import EmailNotValidError, validate_email  # noqa: E402
+
 from purpose_lineage.detect.duckdb_sampler import DuckDBWarehouse  # noqa: E402
 from purpose_lineage.detect.scan import scan  # noqa: E402
 

@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "detect"))
 
 import detect_corpus  # noqa: E402
+
 from purpose_lineage.detect.model import DetectedClass  # noqa: E402
 from purpose_lineage.detect.patterns import is_email_candidate, is_hex_candidate, is_phone_candidate  # noqa: E402
 from purpose_lineage.detect.scan import scan  # noqa: E402

@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--regions", default="", help="regions for national phone formats, e.g. US,GB,DE")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     p.add_argument("--fail-on-findings", action="store_true", help="exit 1 when identifiers are found")
+    p.add_argument(
+        "--store",
+        default="",
+        help="also record detected tags (purpose 'unknown', source 'detected') in this lineage store URL",
+    )
     add_format_option(p)
     p.set_defaults(handler=run)
 
@@ -61,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     bar.finish()
+    if args.store:
+        from purpose_lineage.store import open_store
+
+        recorded = findings_to_tags(report.findings)
+        with open_store(args.store) as store:
+            store.record_tags(recorded)
+        print(f"recorded {len(recorded)} detected tags in the lineage store", file=sys.stderr)
     if args.format == "json":
         doc = report.to_dict()
         doc["database"] = _safe_url(args.db)

@@ -1,40 +1,32 @@
 """Detected tags as OpenLineage ``TagsDatasetFacet`` (one per dataset).
 
-Each column tag becomes one facet field: ``key`` = data category, ``value`` = purpose
-(``unknown`` for detected tags), ``source`` = ``"detected"``, ``field`` = column.
+Same convention as every other tag this package emits (:func:`purpose_lineage.ol.facets.tags_facet`):
+per field a ``purpose`` tag (``unknown`` for detected columns) and a ``data_category`` tag,
+with ``source`` = ``"detected"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from openlineage.client.facet_v2 import tags_dataset
+from openlineage.client.generated.tags_dataset import TagsDatasetFacet
 
 from purpose_lineage.core.model import Tag, TagSource
+from purpose_lineage.ol.facets import tags_facet
 
-DETECTED_SOURCE = TagSource.DETECTED.value
 
-
-def detected_tags_facet(tags: Iterable[Tag]) -> tags_dataset.TagsDatasetFacet:
+def detected_tags_facet(tags: Iterable[Tag]) -> TagsDatasetFacet:
     """One facet holding every detected tag given (callers pass the tags of one dataset).
 
     >>> from purpose_lineage.core.model import ColumnRef
     >>> t = Tag(ColumnRef("main.users", "phone"), "user.contact.phone_number", "unknown", TagSource.DETECTED)
-    >>> f = detected_tags_facet([t]).tags[0]
-    >>> (f.key, f.value, f.source, f.field)
-    ('user.contact.phone_number', 'unknown', 'detected', 'phone')
+    >>> [(f.key, f.value, f.source) for f in detected_tags_facet([t]).tags]
+    [('data_category', 'user.contact.phone_number', 'detected'), ('purpose', 'unknown', 'detected')]
     """
-    fields = [
-        tags_dataset.TagsDatasetFacetFields(
-            key=t.category, value=t.purpose, source=DETECTED_SOURCE, field=t.column.column
-        )
-        for t in tags
-        if t.source == TagSource.DETECTED
-    ]
-    return tags_dataset.TagsDatasetFacet(tags=fields)
+    return tags_facet(t for t in tags if t.source == TagSource.DETECTED)
 
 
-def detected_tags_facets(tags: Iterable[Tag]) -> dict[str, tags_dataset.TagsDatasetFacet]:
+def detected_tags_facets(tags: Iterable[Tag]) -> dict[str, TagsDatasetFacet]:
     """Detected tags grouped into one facet per dataset (table name -> facet)."""
     by_table: dict[str, list[Tag]] = {}
     for t in tags:

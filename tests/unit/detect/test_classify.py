@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from purpose_lineage.detect.classify import classify_column
 from purpose_lineage.detect.model import ColumnSample, DetectedClass
 from purpose_lineage.detect.patterns import is_email_candidate, is_hex_candidate, is_phone_candidate

@@ -7,6 +7,7 @@ from collections import Counter
 
 import detect_corpus
 import generate_corpus
+
 from purpose_lineage.detect.phones import DEFAULT_REGIONS
 
 HARD_NEGATIVE_KINDS = [

@@ -7,6 +7,7 @@ hashed-identifier verdict right. Known misses are listed, so that a new one fail
 from __future__ import annotations
 
 import detect_corpus
+
 from purpose_lineage.detect.model import EMAIL_CATEGORY, PHONE_CATEGORY, PSEUDONYMOUS_CATEGORY, DetectedClass
 
 #: Phone columns the rules cannot tell from random digits or do not cover (see

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from purpose_lineage.detect.hints import name_hint
 from purpose_lineage.detect.mask import mask_email, mask_hex, mask_phone, scrub
 from purpose_lineage.detect.negatives import family, is_sequential

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import phonenumbers
 import pytest
+
 from purpose_lineage.detect.duckdb_sampler import DuckDBWarehouse, build_query
 from purpose_lineage.detect.model import DetectedClass
 from purpose_lineage.detect.scan import scan

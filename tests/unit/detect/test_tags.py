@@ -6,6 +6,7 @@ import json
 
 import pytest
 from openlineage.client.serde import Serde
+
 from purpose_lineage.core.model import ColumnRef, Tag, TagSource
 from purpose_lineage.detect.model import EMAIL_CATEGORY, PHONE_CATEGORY, DetectedClass, Finding
 from purpose_lineage.detect.tags import UNKNOWN_PURPOSE, findings_to_tags
@@ -51,8 +52,10 @@ def test_openlineage_facet_round_trips_through_serde():
     assert sorted(facets) == ["main.orders", "main.users"]
     doc = json.loads(Serde.to_json(facets["main.users"]))
     assert doc["tags"] == [
-        {"key": PHONE_CATEGORY, "value": "unknown", "source": "detected", "field": "phone"},
-        {"key": EMAIL_CATEGORY, "value": "unknown", "source": "detected", "field": "email"},
+        {"key": "data_category", "value": EMAIL_CATEGORY, "source": "detected", "field": "email"},
+        {"key": "purpose", "value": "unknown", "source": "detected", "field": "email"},
+        {"key": "data_category", "value": PHONE_CATEGORY, "source": "detected", "field": "phone"},
+        {"key": "purpose", "value": "unknown", "source": "detected", "field": "phone"},
     ]
     assert doc["_schemaURL"].endswith("TagsDatasetFacet.json#/$defs/TagsDatasetFacet")
 
@@ -60,3 +63,23 @@ def test_openlineage_facet_round_trips_through_serde():
 def test_facet_ignores_declared_tags():
     declared = Tag(ColumnRef("main.users", "phone"), PHONE_CATEGORY, "essential.service.security")
     assert detected_tags_facet([declared]).tags == []
+
+
+def test_scan_records_detected_tags_in_the_store(tmp_path):
+    import duckdb
+
+    from purpose_lineage.cli import main
+    from purpose_lineage.store import open_store
+
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "CREATE TABLE contacts AS SELECT 'person' || i || '@example.com' AS contact, i AS n "
+            "FROM range(200) t(i)"
+        )
+    store_url = f"duckdb:///{tmp_path / 'store.duckdb'}"
+    assert main(["scan", "--db", f"duckdb:///{warehouse}", "--no-progress", "--store", store_url]) == 0
+    tags = open_store(store_url).tags_for(["main.contacts"])
+    assert [(t.column.column, t.category, t.purpose, t.source.value) for t in tags] == [
+        ("contact", EMAIL_CATEGORY, "unknown", "detected")
+    ]
