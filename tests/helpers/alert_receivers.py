@@ -15,6 +15,8 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.helpers.alert_data import RECIPIENTS
+
 
 @dataclass
 class HttpRequest:
@@ -120,3 +122,33 @@ def mail_parts(message: Message) -> dict[str, str]:
         payload = part.get_payload(decode=True)
         parts[part.get_content_type()] = payload.decode(part.get_content_charset() or "utf-8")
     return parts
+
+
+# -- Airflow connections (JSON for AIRFLOW_CONN_<ID>) pointing at the receivers -------------
+
+SLACK_PATH = "/services/T000/B000/XXXX"
+
+
+def smtp_conn(port: int, **extra) -> str:
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "extra": {
+                "from_email": "airflow@alerts.test",
+                "disable_ssl": True,
+                "disable_tls": True,
+                "to": ",".join(RECIPIENTS),
+                **extra,
+            },
+        }
+    )
+
+
+def slack_conn(url: str) -> str:
+    return json.dumps({"conn_type": "slack_incoming_webhook", "password": url + SLACK_PATH})
+
+
+def http_conn(url: str, **extra) -> str:
+    return json.dumps({"conn_type": "http", "host": url, "extra": extra})

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.helpers.alert_data import RECIPIENTS
-from tests.helpers.alert_receivers import HttpReceiver, SmtpReceiver, free_port
-
-SLACK_PATH = "/services/T000/B000/XXXX"
+from tests.helpers.alert_receivers import (
+    HttpReceiver,
+    SmtpReceiver,
+    free_port,
+    http_conn,
+    slack_conn,
+    smtp_conn,
+)
 
 
 @pytest.fixture
@@ -24,31 +26,6 @@ def smtp_receiver():
     receiver = SmtpReceiver()
     yield receiver
     receiver.close()
-
-
-def smtp_conn(port: int, **extra) -> str:
-    return json.dumps(
-        {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": port,
-            "extra": {
-                "from_email": "airflow@alerts.test",
-                "disable_ssl": True,
-                "disable_tls": True,
-                "to": ",".join(RECIPIENTS),
-                **extra,
-            },
-        }
-    )
-
-
-def slack_conn(url: str) -> str:
-    return json.dumps({"conn_type": "slack_incoming_webhook", "password": url + SLACK_PATH})
-
-
-def http_conn(url: str, **extra) -> str:
-    return json.dumps({"conn_type": "http", "host": url, "extra": extra})
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from purpose_lineage.notifications.message import AlertKind
 from purpose_lineage.store.base import Verdict
 
 from tests.helpers.alert_data import incident_violations, leaks, leaky_error_text
-from tests.unit.notifications.conftest import SLACK_PATH
+from tests.helpers.alert_receivers import SLACK_PATH
 
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 

@@ -18,8 +18,7 @@ from purpose_lineage.notifications.message import build_alert
 from purpose_lineage.notifications.render import webhook_schema
 
 from tests.helpers.alert_data import RECIPIENTS, incident_violations, leaks, leaky_error_text
-from tests.helpers.alert_receivers import SmtpReceiver, mail_parts
-from tests.unit.notifications.conftest import SLACK_PATH, smtp_conn
+from tests.helpers.alert_receivers import SLACK_PATH, SmtpReceiver, mail_parts, smtp_conn
 
 QUICK = RetryPolicy(max_attempts=3, backoff_seconds=0.05, max_seconds=5, timeout_seconds=2, grace_seconds=1)
 
