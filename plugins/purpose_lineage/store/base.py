@@ -224,8 +224,8 @@ class LineageStore(ABC):
         ``outputs`` default to the edges' source and target tables.
 
         Returns:
-            True if the event was applied now, False if it was already stored (a replay)
-            or was spooled for later (see :meth:`pending`).
+            True if the event is in the store when this returns (applied now, or already
+            there: a replay changes nothing), False if it waits in the spool (see :meth:`pending`).
         """
 
     @abstractmethod
