@@ -250,6 +250,10 @@ def test_task_failing_twice_with_retries_sends_one_alert_per_channel(runs):
         verdicts = store.verdicts_for(run_id=run.result["run_id"])
     verdicts = [v for v in verdicts if v.task_id == "guard_with_retry"]
     assert len(verdicts) == 2 and not any(v.passed for v in verdicts)  # both tries found the violation
+    with open_store(runs["_store_url"].result["url"]) as store:  # the claims live in the store
+        sql = "SELECT channel FROM pl_alert_claims WHERE run_id = ?"
+        claimed = store._run(lambda c: c.q(sql, [run.result["run_id"]]), wait=5)
+    assert sorted(r[0] for r in claimed) == ["email:alert_smtp", "slack:alert_slack", "webhook:alert_webhook"]
 
 
 def test_channels_down_are_retried_and_the_others_still_deliver(runs):
@@ -265,3 +269,19 @@ def test_channels_down_are_retried_and_the_others_still_deliver(runs):
     }
     assert runs["_refusing"].result["refused"] == 3 and runs["_refusing"].mails == []
     assert len(run.slack) == len(run.webhook) == 1
+
+
+def test_notifier_is_listed_by_airflow_providers_notifications(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    out = subprocess.run(
+        [airflow, "providers", "notifications", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    names = [row["notification_class_name"] for row in json.loads(out.stdout)]
+    assert names.count("purpose_lineage.notifications.alert.PurposeAlertNotifier") == 1

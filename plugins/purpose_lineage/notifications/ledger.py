@@ -9,11 +9,12 @@ a later try may deliver it.
 
 Backends:
 
-* :class:`StoreLedger`: the lineage store, when it offers ``claim_alert(key) -> bool`` and
-  ``release_alert(key)`` (shared by every worker: the right choice with several machines);
-* :class:`SqliteLedger`: a SQLite file (stdlib, cross-process safe) in the spool folder, the
-  default until the store offers claims. It is per machine: retries on another worker are
-  not suppressed.
+* :class:`StoreLedger`: the lineage store's ``claim_alert(key) -> bool`` and
+  ``release_alert(key)`` (table ``pl_alert_claims``, schema v3), shared by every worker and
+  machine: the default (``auto``) whenever the store supports claims;
+* :class:`SqliteLedger`: a SQLite file (stdlib, cross-process safe) in the spool folder, for
+  a store without claims or when asked for. It is per machine: a retry that runs on another
+  worker is not suppressed.
 
 A ledger that fails is logged and treated as "not claimed": a duplicate alert is better
 than a lost one.
@@ -132,7 +133,10 @@ class NullLedger:
 
 
 def store_supports_claims(store: Any) -> bool:
-    return callable(getattr(store, "claim_alert", None))
+    """True for a lineage store that records alert claims (``LineageStore.supports_alert_claims``)."""
+    return bool(getattr(store, "supports_alert_claims", False)) and callable(
+        getattr(store, "claim_alert", None)
+    )
 
 
 def open_ledger(spec: str, *, spool_dir: Path, store: Any = None) -> AlertLedger:

@@ -63,6 +63,8 @@ def test_concurrent_processes_claim_exactly_once(tmp_path):
 
 
 class _ClaimingStore:
+    supports_alert_claims = True
+
     def __init__(self):
         self.claims: set[AlertKey] = set()
 
