@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import Message
 from pathlib import Path
 
@@ -150,6 +151,7 @@ def runs(tmp_path_factory, airflow_db, repo_root) -> dict[str, Run]:
             out[_mail_dag(item[1])].mails.append(item)
         out["_refusing"] = Run({"refused": refusing.refused}, [], mails=list(refusing.messages))
         out["_store_url"] = Run({"url": store_url}, [])
+        out["_output"] = Run({"text": output}, [])
         yield out
     finally:
         for receiver in (http, smtp, refusing):
@@ -269,6 +271,22 @@ def test_channels_down_are_retried_and_the_others_still_deliver(runs):
     }
     assert runs["_refusing"].result["refused"] == 3 and runs["_refusing"].mails == []
     assert len(run.slack) == len(run.webhook) == 1
+    # logged: each failed attempt, then the give-up; waits grow (0.2 s, then 0.4 s)
+    lines = [x for x in runs["_output"].result["text"].splitlines() if "[purpose_lineage." in x]
+    for channel, error in (("slack:slack_down", "Connection refused"), ("email:smtp_refusing", "554")):
+        attempts = [x for x in lines if f"Alert channel {channel} failed (attempt" in x]
+        assert len(attempts) == 3 and all(error in x for x in attempts), channel
+        stamps = [datetime.fromisoformat(x.split()[0].replace("Z", "+00:00")) for x in attempts]
+        waits = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+        assert waits[0] >= 0.19 and waits[1] >= 0.39, waits
+        assert any(f"NOT delivered to {channel} after 3 attempt(s)" in x for x in lines)
+
+
+def test_our_log_lines_carry_no_identifier(runs):
+    # the test task's own traceback quotes identifiers on purpose; our loggers must not
+    ours = [x for x in runs["_output"].result["text"].splitlines() if "[purpose_lineage." in x]
+    assert len(ours) >= 20
+    assert [x for x in ours if leaks(x)] == []
 
 
 def test_notifier_is_listed_by_airflow_providers_notifications(tmp_path):

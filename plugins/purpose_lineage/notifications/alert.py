@@ -218,6 +218,12 @@ class PurposeAlertNotifier(BaseNotifier):
         finally:
             self._close_store()
 
+    async def async_notify(self, context: Mapping[str, Any]) -> None:
+        """The same as :meth:`notify`, off the event loop (triggerer, deadline alerts)."""
+        import asyncio
+
+        await asyncio.to_thread(self.notify, context)
+
     def _close_store(self) -> None:
         store = self.__dict__.pop("store", None)
         if store is not None:

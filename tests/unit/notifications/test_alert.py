@@ -222,3 +222,12 @@ def test_keyword_only_alias_and_provider_registration():
 
 def test_verdict_violations_are_plain_dicts():
     assert _verdict().violations[0] == dataclasses.asdict(incident_violations()[0])
+
+
+def test_async_notify_sends_too(connections, tmp_path):
+    import asyncio
+
+    notifier = _notifier(VerdictReader([_verdict()]), tmp_path, webhook_conn_id="alert_webhook")
+    asyncio.run(notifier.async_notify({"ti": _ti(), "exception": _guard_exception(), "run_id": "manual__1"}))
+    assert notifier.last_outcomes["webhook:alert_webhook"].status is Status.SENT
+    assert connections["http"].requests[0].json()["kind"] == "purpose_violation"
