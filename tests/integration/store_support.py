@@ -10,7 +10,7 @@ from pathlib import Path
 PG_URL = os.environ.get("PURPOSE_LINEAGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/pl_store")
 PG_TABLES = (
     "pl_schema_version pl_datasets pl_columns pl_edges pl_edge_runs pl_dataset_edges pl_tags pl_runs "
-    "pl_run_events pl_run_datasets pl_assertions pl_verdicts"
+    "pl_run_events pl_run_datasets pl_assertions pl_verdicts pl_alert_claims"
 ).split()
 PLUGINS = str(Path(__file__).resolve().parents[2] / "plugins")
 
