@@ -33,9 +33,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from purpose_lineage.core.model import ColumnRef, Edge, Tag, TagSource, Violation, normalize_table
+
+if TYPE_CHECKING:
+    from purpose_lineage.store.batch import Batch
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_DEPTH = 20  # as Marquez
@@ -73,6 +76,38 @@ def as_column_ref(ref: ColumnRef | str) -> ColumnRef:
     if isinstance(ref, ColumnRef):
         return ColumnRef(normalize_table(ref.table), ref.column)
     return ColumnRef(normalize_table(ref), None)
+
+
+def ref_key(ref: ColumnRef) -> tuple:
+    """Sort key of a column reference; a table's row set (column ``None``) sorts first."""
+    return (ref.table, ref.column is not None, ref.column or "")
+
+
+def edge_key(edge: Edge) -> tuple:
+    """Sort key of an edge: stores return edges in this order.
+
+    >>> x = ColumnRef("a", "x")
+    >>> e = [Edge(x, ColumnRef("b", "y"), "IDENTITY"), Edge(x, ColumnRef("b", None), "JOIN")]
+    >>> [str(x.target) for x in sorted(e, key=edge_key)]
+    ['b', 'b.y']
+    """
+    return (
+        ref_key(edge.source),
+        ref_key(edge.target),
+        str(edge.subtype),
+        edge.masking,
+        edge.description or "",
+    )
+
+
+def tag_key(tag: Tag) -> tuple:
+    """Sort key of a tag: stores return tags in this order."""
+    origin = ref_key(tag.origin) if tag.origin is not None else ()
+    return (ref_key(tag.column), tag.category, tag.purpose, str(tag.source), origin, tag.run_id or "")
+
+
+def path_key(path: Sequence[Edge]) -> list:
+    return [edge_key(e) for e in path]
 
 
 @dataclass(frozen=True)
@@ -228,6 +263,11 @@ class LineageStore(ABC):
             True if the event is in the store when this returns (applied now, or already
             there: a replay changes nothing), False if it waits in the spool (see :meth:`pending`).
         """
+
+    @abstractmethod
+    def record_batch(self, batch: Batch) -> bool:
+        """Write a prepared :class:`~purpose_lineage.store.batch.Batch` (e.g. a parsed OpenLineage
+        event) in one transaction; same contract and return value as :meth:`record_lineage`."""
 
     @abstractmethod
     def record_tags(self, tags: Iterable[Tag]) -> None:

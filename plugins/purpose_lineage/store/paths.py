@@ -13,7 +13,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from purpose_lineage.errors import StoreError
+from purpose_lineage.errors import PathLimitError
 
 E = TypeVar("E", bound=Hashable)
 
@@ -114,7 +114,7 @@ class IdGraph(Generic[E]):
             if target in sinks:
                 found[tuple(new_path)] = None
                 if len(found) > max_paths:
-                    raise StoreError(
+                    raise PathLimitError(
                         f"more than {max_paths} lineage paths into the sink; refusing a truncated answer"
                     )
                 continue

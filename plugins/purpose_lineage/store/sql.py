@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from purpose_lineage.core.model import ColumnRef, Edge, Tag, TagSource
 from purpose_lineage.errors import StoreError
-from purpose_lineage.store import migrations, reads
+from purpose_lineage.store import migrations, reads, search
 from purpose_lineage.store.apply import Conn, apply_batch, apply_batches
 from purpose_lineage.store.base import (
     ALERT_CLAIM_RETENTION_DAYS,
@@ -44,6 +44,8 @@ from purpose_lineage.store.base import (
     TagPredicate,
     Verdict,
     as_column_ref,
+    edge_key,
+    tag_key,
     utcnow,
 )
 from purpose_lineage.store.batch import Batch, naive_utc
@@ -309,6 +311,11 @@ class SqlStore(LineageStore):
         )
         return self._submit(batch)
 
+    def record_batch(self, batch: Batch) -> bool:
+        if not isinstance(batch, Batch):
+            raise StoreError(f"record_batch needs a Batch, got {type(batch).__name__}")
+        return self._submit(batch)
+
     def record_tags(self, tags: Iterable[Tag]) -> None:
         self._submit(Batch.build(tags=tags))
 
@@ -371,8 +378,11 @@ class SqlStore(LineageStore):
         names = sorted({as_column_ref(t).table for t in tables})
         return self._read(
             lambda c: sorted(
-                reads.tag(r)
-                for r in c.q(f"{reads.TAG_NAMES} WHERE d.name IN (SELECT unnest(?::TEXT[]))", [names])
+                (
+                    reads.tag(r)
+                    for r in c.q(f"{reads.TAG_NAMES} WHERE d.name IN (SELECT unnest(?::TEXT[]))", [names])
+                ),
+                key=tag_key,
             )
         )
 
@@ -390,19 +400,17 @@ class SqlStore(LineageStore):
                 sql += " AND r.run_id = ?"
                 params.append(run_id)
             sql += ")"
-        return self._read(lambda c: sorted(reads.edge(r) for r in c.q(sql, params)))
+        return self._read(lambda c: sorted((reads.edge(r) for r in c.q(sql, params)), key=edge_key))
 
     def edges_into(self, tables: Iterable[str]) -> list[Edge]:
         names = sorted({as_column_ref(t).table for t in tables})
         sql = f"{reads.EDGE_NAMES} WHERE td.name IN (SELECT unnest(?::TEXT[]))"
-        return self._read(lambda c: sorted(reads.edge(r) for r in c.q(sql, [names])))
+        return self._read(lambda c: sorted((reads.edge(r) for r in c.q(sql, [names])), key=edge_key))
 
     def _closure(self, ref: ColumnRef | str, depth: int, up: bool) -> list[Edge]:
         target = as_column_ref(ref)
         _check_depth(depth)
-        return self._read(
-            lambda c: reads.to_edges(c, reads.closure(c, reads.column_ids(c, target), depth, up=up))
-        )
+        return self._read(lambda c: search.closure(c, target, depth, up=up))
 
     def upstream(self, ref: ColumnRef | str, depth: int = DEFAULT_DEPTH) -> list[Edge]:
         return self._closure(ref, depth, up=True)
@@ -428,17 +436,17 @@ class SqlStore(LineageStore):
         wanted_c = None if categories is None else [str(p) for p in categories]
         src = None if sources is None else [as_column_ref(s) for s in sources]
         kinds = {TagSource(str(s).lower()).value for s in tag_sources}
-
-        def accept(tag: Tag) -> bool:
-            return (
-                reads.purpose_match(tag.purpose, wanted_p)
-                and reads.purpose_match(tag.category, wanted_c)
-                and (where is None or bool(where(tag)))
-            )
-
         return self._read(
-            lambda c: reads.paths_into(
-                c, sink, sources=src, accept=accept, tag_sources=kinds, depth=depth, max_paths=max_paths
+            lambda c: search.paths_into(
+                c,
+                sink,
+                sources=src,
+                purposes=wanted_p,
+                categories=wanted_c,
+                where=where,
+                tag_sources=kinds,
+                depth=depth,
+                max_paths=max_paths,
             )
         )
 
@@ -463,7 +471,7 @@ class SqlStore(LineageStore):
         def read(c: Conn) -> GraphSnapshot:
             nonlocal edges
             if edges is None:
-                edges = sorted(reads.edge(r) for r in c.q(reads.EDGE_NAMES, []))
+                edges = sorted((reads.edge(r) for r in c.q(reads.EDGE_NAMES, [])), key=edge_key)
             es = edges
             if wanted is not None:
                 es = [e for e in es if e.source.table in wanted or e.target.table in wanted]
@@ -480,7 +488,7 @@ class SqlStore(LineageStore):
             tag_sql = reads.TAG_NAMES + (
                 "" if names is None else " WHERE d.name IN (SELECT unnest(?::TEXT[]))"
             )
-            tags = sorted(reads.tag(r) for r in c.q(tag_sql, [] if names is None else [names]))
+            tags = sorted((reads.tag(r) for r in c.q(tag_sql, [] if names is None else [names])), key=tag_key)
             verdicts = reads.verdicts(c, run_id=run_id, dag_id=dag_id)
             if wanted is not None:
                 verdicts = [v for v in verdicts if v.sink in wanted or run_id or dag_id]

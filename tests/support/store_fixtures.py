@@ -1,43 +1,16 @@
-"""Store fixtures: the same tests run on DuckDB and on PostgreSQL.
+"""Store fixtures (a pytest plugin, see tests/conftest.py): the same tests run on DuckDB and PostgreSQL.
 
-PostgreSQL tests use the database ``pl_store`` (override with PURPOSE_LINEAGE_TEST_PG_URL),
-emptied before each test.
+PostgreSQL tests use a schema of their own in the database ``pl_store`` (override with
+PURPOSE_LINEAGE_TEST_PG_URL), emptied before each test.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from purpose_lineage.store import open_store
-
-PG_URL = os.environ.get("PURPOSE_LINEAGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/pl_store")
-PG_TABLES = (
-    "pl_schema_version pl_datasets pl_columns pl_edges pl_edge_runs pl_dataset_edges pl_tags pl_runs "
-    "pl_run_events pl_run_datasets pl_assertions pl_verdicts pl_alert_claims"
-).split()
-
-
-def pg_reachable() -> bool:
-    import psycopg2
-
-    try:
-        psycopg2.connect(PG_URL, connect_timeout=2).close()
-        return True
-    except psycopg2.Error:
-        return False
-
-
-def reset_postgres(url: str = PG_URL) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(url, connect_timeout=3)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {', '.join(PG_TABLES)} CASCADE")
-        cur.execute("DROP SEQUENCE IF EXISTS pl_dataset_seq, pl_column_seq CASCADE")
-    conn.close()
+from store_support import PG_URL, pg_reachable, reset_postgres
 
 
 def pg_rows(sql: str, url: str = PG_URL) -> list[tuple]:
