@@ -303,3 +303,33 @@ def test_notifier_is_listed_by_airflow_providers_notifications(tmp_path):
     assert out.returncode == 0, out.stderr
     names = [row["notification_class_name"] for row in json.loads(out.stdout)]
     assert names.count("purpose_lineage.notifications.alert.PurposeAlertNotifier") == 1
+
+
+def test_cli_test_alert_from_a_fresh_process(tmp_path, repo_root):
+    """Channels send concurrently from a process that has not imported Airflow yet."""
+    http, smtp = HttpReceiver(), SmtpReceiver()
+    try:
+        env = {
+            **os.environ,
+            "AIRFLOW_CONN_ALERT_SLACK": slack_conn(http.url),
+            "AIRFLOW_CONN_ALERT_SMTP": smtp_conn(smtp.port),
+            "AIRFLOW_CONN_ALERT_WEBHOOK": http_conn(http.url),
+        }
+        script = str(Path(sys.executable).with_name("purpose-lineage"))
+        channels = [
+            "--channel",
+            "slack:alert_slack",
+            "--channel",
+            "email:alert_smtp",
+            "--channel",
+            "webhook:alert_webhook",
+        ]
+        out = subprocess.run(
+            [script, "alerts", "test", *channels], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert len(http.on(SLACK_PATH)) == 1 and len(http.on("/")) == 1 and len(smtp.messages) == 1
+        assert http.on("/")[0].json()["test"] is True
+    finally:
+        http.close()
+        smtp.close()

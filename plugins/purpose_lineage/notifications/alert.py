@@ -45,7 +45,7 @@ from purpose_lineage.notifications.channels import (
 )
 from purpose_lineage.notifications.delivery import Outcome, RetryPolicy, send_alert
 from purpose_lineage.notifications.ledger import AlertLedger, open_ledger
-from purpose_lineage.notifications.message import Alert, build_alert
+from purpose_lineage.notifications.message import Alert, build_alert, latest_failed
 from purpose_lineage.notifications.scrub import scrub, scrubbed_traceback
 
 log = logging.getLogger(__name__)
@@ -286,14 +286,7 @@ class PurposeAlertNotifier(BaseNotifier):
             log.warning("Purpose alert: verdicts of %s not readable: %s", run_id, scrub(e))
             notes.append("The lineage store could not be read: paths may be missing from this alert.")
             return []
-        latest: dict[tuple[str, str], Any] = {}
-        for v in verdicts:
-            if v.dag_id != dag_id or (task_id and v.task_id != task_id):
-                continue
-            key = (v.task_id, v.sink)
-            if key not in latest or v.checked_at > latest[key].checked_at:
-                latest[key] = v
-        return [v for v in latest.values() if not v.passed]
+        return latest_failed(verdicts, dag_id=dag_id, task_id=task_id)
 
 
 def _first(*values: Any) -> Any:

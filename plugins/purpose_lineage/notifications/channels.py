@@ -47,6 +47,26 @@ class Channel(Protocol):
         """Send ``alert`` once, waiting at most about ``timeout`` seconds; raise on failure."""
 
 
+def prepare(channel: Any) -> None:
+    """Import what ``channel`` needs, in the calling thread, before channels send concurrently.
+
+    A process that has not imported Airflow yet (the CLI, a guard sending by itself) would
+    otherwise import it from several threads at once: Python's import locks can then report a
+    deadlock, and Airflow's logging set-up runs twice.
+    """
+    hook = {
+        SlackChannel: "airflow.providers.slack.hooks.slack_webhook",
+        EmailChannel: "airflow.providers.smtp.hooks.smtp",
+        WebhookChannel: "airflow.providers.http.hooks.http",
+    }.get(type(channel))
+    if hook is None:
+        return
+    import importlib
+
+    importlib.import_module("airflow.sdk")
+    importlib.import_module(hook)
+
+
 def _connection(conn_id: str) -> Any:
     from airflow.sdk import BaseHook
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from purpose_lineage.notifications.channels import Channel, PermanentChannelError, parse_channel
+from purpose_lineage.notifications.channels import Channel, PermanentChannelError, parse_channel, prepare
 from purpose_lineage.notifications.ledger import AlertKey, AlertLedger, NullLedger
 from purpose_lineage.notifications.scrub import scrub, scrubbed_traceback
 
@@ -199,6 +199,11 @@ def send_alert(
         if not outcomes:
             log.warning("Alert for %s/%s has no channel configured; nothing sent", alert.dag_id, alert.run_id)
         return outcomes
+    for channel in parsed.values():
+        try:
+            prepare(channel)
+        except Exception as e:  # the channel's send() fails the same way, and is reported then
+            log.debug("Alert channel %s: preparing failed: %s", channel.name, scrub(e))
     stop = threading.Event()
     # per channel: all attempts, their timeouts and the waits between them, plus slack for the hooks
     deadline = policy.max_seconds + policy.timeout_seconds * 2 + policy.grace_seconds

@@ -181,6 +181,7 @@ class Alert:
     data_docs_url: str | None = None
     log_url: str | None = None
     notes: tuple[str, ...] = field(default=())
+    test: bool = False  # a synthetic alert sent to check the channels: nothing failed
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -192,11 +193,12 @@ class Alert:
 
     @property
     def title(self) -> str:
+        prefix = "[TEST] " if self.test else ""
         if self.kind is AlertKind.VIOLATION:
             sinks = ", ".join(self.sinks) or "a sink"
-            return f"Purpose violation blocked: {sinks} ({self.dag_id})"
+            return f"{prefix}Purpose violation blocked: {sinks} ({self.dag_id})"
         where = f"{self.dag_id}.{self.task_id}" if self.task_id else self.dag_id
-        return f"Task failed in a guarded DAG: {where} (no purpose violation recorded)"
+        return f"{prefix}Task failed in a guarded DAG: {where} (no purpose violation recorded)"
 
     @property
     def dedup_key(self) -> str:
@@ -250,6 +252,7 @@ def build_alert(
     data_docs_url: str | None = None,
     log_url: str | None = None,
     notes: Iterable[str] = (),
+    test: bool = False,
 ) -> Alert:
     """Build an alert. With violations it is a purpose-violation alert, else a task-failure alert.
 
@@ -296,7 +299,24 @@ def build_alert(
         data_docs_url=data_docs_url or None,
         log_url=log_url or None,
         notes=tuple(scrub(n, max_chars=500) for n in notes),
+        test=test,
     )
 
 
-__all__ = ["Alert", "AlertKind", "Step", "ViolationInfo", "build_alert", "lineage_url"]
+def latest_failed(verdicts: Iterable[Any], *, dag_id: str, task_id: str | None = None) -> list[Any]:
+    """Of a run's verdicts, the latest per (task, sink), kept only if it failed.
+
+    A sink that failed on the first try and passed on a retry is not a violation any more.
+    ``task_id`` narrows to one task (a task-level callback); ``None`` keeps every task.
+    """
+    latest: dict[tuple[str, str], Any] = {}
+    for v in verdicts:
+        if v.dag_id != dag_id or (task_id and v.task_id != task_id):
+            continue
+        key = (v.task_id, v.sink)
+        if key not in latest or v.checked_at > latest[key].checked_at:
+            latest[key] = v
+    return [v for v in latest.values() if not v.passed]
+
+
+__all__ = ["Alert", "AlertKind", "Step", "ViolationInfo", "build_alert", "latest_failed", "lineage_url"]

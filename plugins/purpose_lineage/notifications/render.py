@@ -270,6 +270,7 @@ def render_webhook(alert: Alert) -> dict[str, Any]:
         "sinkState": alert.sink_state,
         "error": {"type": alert.error_type, "message": alert.error} if _error(alert) else None,
         "notes": list(alert.notes),
+        "test": alert.test,
         "links": {"lineage": alert.lineage_url, "dataDocs": alert.data_docs_url, "log": alert.log_url},
     }
 
