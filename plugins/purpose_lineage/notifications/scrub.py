@@ -26,10 +26,11 @@ REDACTED_PHONE = "[redacted phone]"
 REDACTED_EMAIL = "[redacted email]"
 REDACTED_HASH = "[redacted hash]"
 DEFAULT_MAX_CHARS = 1000
+PRECUT_FACTOR = 4  # text beyond 4 x max_chars is dropped before scrubbing (it would be cut anyway)
 MIN_PHONE_DIGITS = 7  # shortest national numbers; also catches 64-bit fingerprints printed as integers
 
 # local@domain.tld, also URL-encoded (%40) and with a "mailto:" in front
-_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # hex runs of 16+ (64-bit, md5, sha1, sha256 ...), optionally 0x-prefixed or \x-escaped bytes
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:0x|\\x)?[0-9a-fA-F]{16,}(?![0-9A-Za-z])|(?:\\x[0-9a-fA-F]{2}){8,}")
 # base64 of a digest: 20+ chars of the alphabet with upper, lower case and a digit
@@ -73,6 +74,11 @@ def scrub(text: object, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     'md5 [redacted hash] / [redacted phone] / [redacted email]'
     """
     out = str(text)
+    if len(out) > PRECUT_FACTOR * max_chars:
+        # bound the regex work on huge messages; cut at a space so no identifier is split in two
+        head = out[: PRECUT_FACTOR * max_chars]
+        space = max(head.rfind(" "), head.rfind("\n"))
+        out = head[:space] if space > max_chars else head[: max(0, len(head) - 256)]
     out = _EMAIL.sub(REDACTED_EMAIL, out)
     out = _HEX.sub(REDACTED_HASH, out)
     out = _B64.sub(_b64, out)

@@ -81,3 +81,16 @@ def test_gx_like_error_message_keeps_its_shape_and_loses_every_identifier():
 def test_long_text_is_bounded():
     out = scrub("x" * 5000, max_chars=100)
     assert len(out) == 100 and out.endswith("…")
+
+
+def test_huge_text_is_cut_before_scrubbing_without_splitting_an_identifier():
+    digest = hashlib.sha512(b"x").hexdigest()
+    filler = f"{digest} " * 30 + "z" * 115 + " "  # 3986 chars that scrub down to ~600
+    text = filler + EMAILS[0] + " " + "y" * 10_000  # the 4000-char pre-cut falls inside the e-mail
+    assert len(filler) < 4000 < len(filler) + len(EMAILS[0])
+    out = scrub(text, max_chars=1000)
+    assert out.count(REDACTED_HASH) == 30
+    assert "alice" not in out and leaks(out) == []
+    # an identifier well inside the kept part is still redacted
+    out = scrub("x " * 100 + EMAILS[0] + " " + "y" * 10_000, max_chars=1000)
+    assert REDACTED_EMAIL in out and leaks(out) == []
