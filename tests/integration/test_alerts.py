@@ -47,6 +47,7 @@ DAG_IDS = (
     "acme_audience_extract_fails",
     "acme_audience_retry",
     "acme_audience_degraded",
+    "acme_audience_data_check",
 )
 # one process runs every DAG: Airflow's first run in a process costs ~10-20 s, later ones well under 1 s
 RUNNER = """
@@ -280,6 +281,25 @@ def test_channels_down_are_retried_and_the_others_still_deliver(runs):
         waits = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
         assert waits[0] >= 0.19 and waits[1] >= 0.39, waits
         assert any(f"NOT delivered to {channel} after 3 attempt(s)" in x for x in lines)
+
+
+def test_guard_blocking_on_data_checks_alerts_once_although_it_sends_itself(runs):
+    run = runs["acme_audience_data_check"]
+    assert run.result["state"] == "failed" and run.result["tasks"]["guard_data_check"] == "failed"
+    assert [c["role"] for c in run.calls] == ["guard", "task"]
+    assert run.calls[0]["dedup_key"] == run.calls[1]["dedup_key"], json.dumps(run.calls)
+    assert {v[0] for v in run.calls[0]["outcomes"].values()} == {"sent"}
+    assert {v[0] for v in run.calls[1]["outcomes"].values()} == {"suppressed"}
+    assert len(run.slack) == len(run.webhook) == len(run.mails) == 1
+    doc = run.webhook[0].json()
+    jsonschema.validate(doc, webhook_schema())
+    assert doc["kind"] == "guard_blocked" and doc["violations"] == []
+    assert doc["sinks"] == ["main.ad_audience_acme"]
+    assert doc["reasons"] == ["data checks failed in suite 'ad_audience': expect_no_security_fingerprints"]
+    assert doc["affectedCount"] == 2 and doc["sinkState"] == "unchanged"
+    assert doc["links"]["dataDocs"] == "file:///var/gx/docs/index.html"
+    text = mail_parts(run.mails[0][1])["text/plain"]
+    assert text.startswith("[GUARD BLOCKED] Purpose guard blocked publishing main.ad_audience_acme")
 
 
 def test_our_log_lines_carry_no_identifier(runs):

@@ -50,7 +50,9 @@ from purpose_lineage.notifications.scrub import scrub, scrubbed_traceback
 
 log = logging.getLogger(__name__)
 
-GUARD_XCOM_KEY = "purpose_guard"  # the guard's summary: affected_count, sink_state, data_docs_url, sinks
+# the guard's XCom summary: sink, passed, violations, affected_identifiers, data_docs, reasons,
+# published_table_state (affected_count, sink_state, data_docs_url and sinks are read too)
+GUARD_XCOM_KEY = "purpose_guard"
 
 
 def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -249,13 +251,19 @@ class PurposeAlertNotifier(BaseNotifier):
 
         violations: list[Any] = list(_policy_violations(exception))
         verdicts = self._failed_verdicts(run_id, dag_id, None if dag_level else task_id, notes)
-        affected = [v.affected_count for v in verdicts if v.affected_count is not None]
         for verdict in verdicts:
             violations.extend(verdict.violations)
         summary = _xcom_summary(ti)
-        affected_count = sum(affected) if affected else _int(summary.get("affected_count"))
+        guard_failed = bool(verdicts) or summary.get("passed") is False
+        if summary.get("passed") is False:
+            violations.extend(v for v in summary.get("violations") or () if isinstance(v, Mapping))
+        affected = [v.affected_count for v in verdicts if v.affected_count is not None]
+        affected_count = (
+            sum(affected) if affected else _int(_get(summary, "affected_count", "affected_identifiers"))
+        )
         if exception is None and not violations and dag_level:
             notes.append(f"DAG run failed ({context.get('reason') or 'task failure'}).")
+        sink = summary.get("sink")
         return build_alert(
             dag_id=dag_id,
             run_id=run_id,
@@ -263,17 +271,21 @@ class PurposeAlertNotifier(BaseNotifier):
             failed_at=_first(getattr(ti, "end_date", None), datetime.now(UTC)),
             violations=violations,
             affected_count=affected_count,
-            sink_state=summary.get("sink_state") if violations else None,
-            sinks=[v.sink for v in verdicts] + list(summary.get("sinks") or ()),
+            sink_state=_get(summary, "sink_state", "published_table_state") if guard_failed else None,
+            sinks=[v.sink for v in verdicts]
+            + ([sink] if isinstance(sink, str) and sink else [])
+            + [s for s in summary.get("sinks") or () if isinstance(s, str)],
             try_number=getattr(ti, "try_number", None),
             error=exception,
             ui_base_url=self.ui_base_url or config.ui_base_url(),
             data_docs_url=self.data_docs_url
-            or summary.get("data_docs_url")
+            or _docs_link(_get(summary, "data_docs_url", "data_docs"))
             or config.data_docs_url()
             or None,
             log_url=_log_url(ti),
             notes=notes,
+            reasons=[r for r in summary.get("reasons") or () if isinstance(r, str)] if guard_failed else (),
+            guard_failed=guard_failed,
         )
 
     def _failed_verdicts(self, run_id: str, dag_id: str, task_id: str | None, notes: list[str]) -> list[Any]:
@@ -291,6 +303,23 @@ class PurposeAlertNotifier(BaseNotifier):
 
 def _first(*values: Any) -> Any:
     return next((v for v in values if v), values[-1])
+
+
+def _get(summary: Mapping[str, Any], *keys: str) -> Any:
+    """The first key present: the guard's summary spells some fields two ways."""
+    return next((summary[k] for k in keys if summary.get(k) is not None), None)
+
+
+def _docs_link(value: Any) -> str | None:
+    """A Data Docs URL, or a local Data Docs path as a ``file://`` URI."""
+    if not isinstance(value, str) or not value:
+        return None
+    if "://" in value:
+        return value
+    from pathlib import Path
+
+    path = Path(value)
+    return path.as_uri() if path.is_absolute() else None
 
 
 def _int(value: Any) -> int | None:

@@ -41,6 +41,7 @@ class AlertKind(StrEnum):
     """Why the alert was raised."""
 
     VIOLATION = "purpose_violation"  # the guard found a forbidden flow
+    GUARD_BLOCKED = "guard_blocked"  # the guard failed the run without a path (data checks, unknown lineage)
     TASK_FAILURE = "task_failure"  # a task of a guarded DAG failed for another reason
 
 
@@ -181,6 +182,7 @@ class Alert:
     data_docs_url: str | None = None
     log_url: str | None = None
     notes: tuple[str, ...] = field(default=())
+    reasons: tuple[str, ...] = ()  # why the guard failed besides paths (scrubbed)
     test: bool = False  # a synthetic alert sent to check the channels: nothing failed
 
     @property
@@ -189,14 +191,16 @@ class Alert:
 
     @property
     def severity(self) -> str:
-        return "critical" if self.kind is AlertKind.VIOLATION else "error"
+        return "error" if self.kind is AlertKind.TASK_FAILURE else "critical"
 
     @property
     def title(self) -> str:
         prefix = "[TEST] " if self.test else ""
+        sinks = ", ".join(self.sinks) or "a sink"
         if self.kind is AlertKind.VIOLATION:
-            sinks = ", ".join(self.sinks) or "a sink"
             return f"{prefix}Purpose violation blocked: {sinks} ({self.dag_id})"
+        if self.kind is AlertKind.GUARD_BLOCKED:
+            return f"{prefix}Purpose guard blocked publishing {sinks} ({self.dag_id})"
         where = f"{self.dag_id}.{self.task_id}" if self.task_id else self.dag_id
         return f"{prefix}Task failed in a guarded DAG: {where} (no purpose violation recorded)"
 
@@ -209,13 +213,15 @@ class Alert:
                 self.run_id,
                 sorted({(v.sink, v.fingerprint()) for v in self.violations}),
             ]
+        elif self.kind is AlertKind.GUARD_BLOCKED:
+            doc = [self.dag_id, self.run_id, "guard_blocked", sorted(self.sinks), sorted(self.reasons)]
         else:
             doc = [self.dag_id, self.run_id, "task_failure", self.task_id, self.error_type, self.error]
         return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:24]
 
     @property
     def ledger_sink(self) -> str:
-        return ",".join(self.sinks) if self.kind is AlertKind.VIOLATION else f"task:{self.task_id or ''}"
+        return f"task:{self.task_id or ''}" if self.kind is AlertKind.TASK_FAILURE else ",".join(self.sinks)
 
     def describe_affected(self) -> str:
         return f"{self.affected_count:,}" if self.affected_count is not None else "not measured"
@@ -252,13 +258,17 @@ def build_alert(
     data_docs_url: str | None = None,
     log_url: str | None = None,
     notes: Iterable[str] = (),
+    reasons: Iterable[str] = (),
+    guard_failed: bool = False,
     test: bool = False,
 ) -> Alert:
-    """Build an alert. With violations it is a purpose-violation alert, else a task-failure alert.
+    """Build an alert: a purpose violation (``violations`` given), a guard that blocked publishing
+    without a path (``guard_failed``: data checks failed, lineage unknown, store down), or
+    another task failure.
 
-    ``error`` (an exception or text) is scrubbed. ``sink_state`` defaults to ``"unchanged"``
-    for a violation (write-audit-publish: a failed audit publishes nothing) and to
-    ``"not assessed"`` for any other failure.
+    ``error`` (an exception or text) and ``reasons`` are scrubbed. ``sink_state`` defaults to
+    ``"unchanged"`` when the guard failed (write-audit-publish: a failed audit publishes
+    nothing) and to ``"not assessed"`` for any other failure.
 
     >>> a = build_alert(dag_id="ads", run_id="r1", task_id="t", error="boom for +1 415 555 0100")
     >>> a.kind.value, a.error, a.sink_state
@@ -269,7 +279,11 @@ def build_alert(
         info = ViolationInfo.coerce(v)
         found.setdefault(info.fingerprint(), info)
     infos = tuple(found.values())
-    kind = AlertKind.VIOLATION if infos else AlertKind.TASK_FAILURE
+    reasons = tuple(dict.fromkeys(scrub(r, max_chars=500) for r in reasons if r))
+    if infos:
+        kind = AlertKind.VIOLATION
+    else:
+        kind = AlertKind.GUARD_BLOCKED if guard_failed or reasons else AlertKind.TASK_FAILURE
     error_type = None
     message = None
     if isinstance(error, BaseException):
@@ -279,7 +293,7 @@ def build_alert(
         message = scrub(error)
     sinks = tuple(dict.fromkeys([*sinks, *(v.sink for v in infos)]))
     if sink_state is None:
-        sink_state = SINK_UNCHANGED if infos else SINK_NOT_ASSESSED
+        sink_state = SINK_NOT_ASSESSED if kind is AlertKind.TASK_FAILURE else SINK_UNCHANGED
     when = failed_at or datetime.now(UTC)
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     return Alert(
@@ -299,6 +313,7 @@ def build_alert(
         data_docs_url=data_docs_url or None,
         log_url=log_url or None,
         notes=tuple(scrub(n, max_chars=500) for n in notes),
+        reasons=reasons,
         test=test,
     )
 

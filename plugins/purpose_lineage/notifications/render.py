@@ -55,6 +55,11 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
             ("Distinct identifiers affected", alert.describe_affected()),
             ("Published table", alert.describe_sink_state()),
         ]
+    elif alert.kind is AlertKind.GUARD_BLOCKED:
+        facts += [
+            ("Distinct identifiers affected", alert.describe_affected()),
+            ("Published table", alert.describe_sink_state()),
+        ]
     else:
         facts.append(("Published table", alert.describe_sink_state()))
     return facts
@@ -66,6 +71,11 @@ def _lead(alert: Alert) -> str:
         return (
             f"The purpose guard stopped this run: {n} forbidden flow{'s' if n != 1 else ''} of "
             "purpose-limited data reached the sink below. Nothing was published."
+        )
+    if alert.kind is AlertKind.GUARD_BLOCKED:
+        return (
+            "The purpose guard stopped this run without a violating lineage path: see the reasons "
+            "below (data checks, unknown lineage, or a store it could not read). Nothing was published."
         )
     return (
         "A task of a guarded DAG failed for a reason other than a purpose violation: no violating "
@@ -89,9 +99,11 @@ def render_subject(alert: Alert) -> str:
 
 def render_text(alert: Alert) -> str:
     """A plain-text alert, readable in any mail client or log."""
-    label = (
-        "PURPOSE VIOLATION" if alert.kind is AlertKind.VIOLATION else "TASK FAILED (no violation recorded)"
-    )
+    label = {
+        AlertKind.VIOLATION: "PURPOSE VIOLATION",
+        AlertKind.GUARD_BLOCKED: "GUARD BLOCKED",
+        AlertKind.TASK_FAILURE: "TASK FAILED (no violation recorded)",
+    }[alert.kind]
     lines = [f"[{label}] {alert.title}", "", _lead(alert), ""]
     width = max(len(k) for k, _ in _facts(alert))
     lines += [f"{k + ':':<{width + 1}} {v}" for k, v in _facts(alert)]
@@ -103,6 +115,8 @@ def render_text(alert: Alert) -> str:
                 f"     rule {v.rule}; {v.category} collected for {v.purpose}; "
                 f"edges {', '.join(v.edge_kinds) or '?'}"
             )
+    if alert.reasons:
+        lines += ["", "Guard reasons:", *(f"  - {r}" for r in alert.reasons)]
     error = _error(alert)
     if error:
         lines += ["", f"Error: {error}"]
@@ -119,7 +133,7 @@ def render_text(alert: Alert) -> str:
 def render_html(alert: Alert) -> str:
     """An HTML e-mail body; every value is escaped."""
     e = html.escape
-    colour = "#b00020" if alert.kind is AlertKind.VIOLATION else "#8a5a00"
+    colour = "#8a5a00" if alert.kind is AlertKind.TASK_FAILURE else "#b00020"
     rows = "".join(
         f'<tr><th align="left" style="padding:2px 12px 2px 0">{e(k)}</th><td>{e(v)}</td></tr>'
         for k, v in _facts(alert)
@@ -149,6 +163,12 @@ def render_html(alert: Alert) -> str:
                 f"{e(v.purpose)}</small></li>",
             ]
         parts.append("</ol>")
+    if alert.reasons:
+        parts += [
+            '<h3>Guard reasons</h3><ul class="reasons">',
+            *(f"<li>{e(r)}</li>" for r in alert.reasons),
+            "</ul>",
+        ]
     error = _error(alert)
     if error:
         parts += ['<h3>Error</h3><pre class="error">', e(error), "</pre>"]
@@ -190,7 +210,7 @@ def _slack_path(v: ViolationInfo) -> str:
 
 def render_slack(alert: Alert) -> dict[str, Any]:
     """A Slack incoming-webhook payload: ``text`` fallback plus Block Kit ``blocks``."""
-    icon = ":no_entry:" if alert.kind is AlertKind.VIOLATION else ":warning:"
+    icon = ":warning:" if alert.kind is AlertKind.TASK_FAILURE else ":no_entry:"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(alert.title, SLACK_HEADER_LIMIT)}},
         {
@@ -212,6 +232,9 @@ def render_slack(alert: Alert) -> dict[str, Any]:
     if hidden > 0:
         more = f"…and {hidden} more path{'s' if hidden != 1 else ''}: see the lineage view."
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    if alert.reasons:
+        text = "*Guard reasons*\n" + "\n".join(f"• {_mrkdwn(r)}" for r in alert.reasons)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SLACK_TEXT_LIMIT)}})
     error = _error(alert)
     if error:
         text = f"*Error*\n```{_mrkdwn(_cut(error, SLACK_TEXT_LIMIT - 20))}```"
@@ -270,6 +293,7 @@ def render_webhook(alert: Alert) -> dict[str, Any]:
         "sinkState": alert.sink_state,
         "error": {"type": alert.error_type, "message": alert.error} if _error(alert) else None,
         "notes": list(alert.notes),
+        "reasons": list(alert.reasons),
         "test": alert.test,
         "links": {"lineage": alert.lineage_url, "dataDocs": alert.data_docs_url, "log": alert.log_url},
     }

@@ -47,6 +47,11 @@ class RecordingNotifier(PurposeAlertNotifier):
             "task_id": getattr(ti, "task_id", None),
             "try_number": getattr(ti, "try_number", None),
             "kind": self.last_alert.kind.value if self.last_alert else None,
+            "dedup_key": self.last_alert.dedup_key if self.last_alert else None,
+            "run_id": self.last_alert.run_id if self.last_alert else None,
+            "dag": self.last_alert.dag_id if self.last_alert else None,
+            "sinks": list(self.last_alert.sinks) if self.last_alert else None,
+            "reasons": list(self.last_alert.reasons) if self.last_alert else None,
             "outcomes": {k: [o.status.value, o.attempts] for k, o in self.last_outcomes.items()},
         }
         with open(RECORD, "a") as f:
@@ -188,3 +193,44 @@ with DAG("acme_audience_degraded", start_date=START, schedule=None, catchup=Fals
         guard_check(ti)
 
     guard_degraded()
+
+
+# -- a guard blocking on data checks without a path, alerting by itself and by callback ---------
+
+
+def data_check_guard(ti, context_notifier) -> None:
+    """As PurposeGuardOperator on failed data checks: verdict, XCom summary, own notifier, raise."""
+    sink = "main.ad_audience_acme"
+    reasons = ["data checks failed in suite 'ad_audience': expect_no_security_fingerprints"]
+    with open_store(STORE_URL) as store:
+        store.record_verdict(
+            Verdict(ti.run_id, ti.dag_id, ti.task_id, sink, passed=False, violations=(), affected_count=2)
+        )
+    ti.xcom_push(
+        key="purpose_guard",
+        value={
+            "sink": sink,
+            "passed": False,
+            "violations": [],
+            "affected_identifiers": 2,
+            "suite": "ad_audience",
+            "data_docs": "/var/gx/docs/index.html",
+            "reasons": reasons,
+            "published_table_state": "unchanged",
+        },
+    )
+    message = f"Purpose guard blocked publishing {sink}: {reasons[0]}. Identifiers affected: 2."
+    from airflow.sdk import get_current_context
+
+    context_notifier(get_current_context())  # the guard sends by itself before failing
+    raise AirflowFailException(message) from PolicyViolationError(message, [])
+
+
+with DAG("acme_audience_data_check", start_date=START, schedule=None, catchup=False):
+    own = notifier("guard")
+
+    @task(on_failure_callback=notifier("task"))
+    def guard_data_check(ti=None):
+        data_check_guard(ti, own)
+
+    guard_data_check()

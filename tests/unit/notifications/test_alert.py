@@ -231,3 +231,69 @@ def test_async_notify_sends_too(connections, tmp_path):
     asyncio.run(notifier.async_notify({"ti": _ti(), "exception": _guard_exception(), "run_id": "manual__1"}))
     assert notifier.last_outcomes["webhook:alert_webhook"].status is Status.SENT
     assert connections["http"].requests[0].json()["kind"] == "purpose_violation"
+
+
+def _main_guard_summary(**over):
+    """The XCom summary as PurposeGuardOperator pushes it."""
+    return {
+        "sink": "main.ad_audience_acme",
+        "passed": False,
+        "violations": [],
+        "affected_identifiers": 3,
+        "suite": "ad_audience",
+        "data_docs": "/var/gx/docs/index.html",
+        "reasons": ["data checks failed in suite 'ad_audience': expect_no_security_fingerprints"],
+        "published_table_state": "unchanged",
+        **over,
+    }
+
+
+def test_guard_blocked_without_a_path_is_its_own_kind(tmp_path):
+    verdict = Verdict("manual__1", "acme_audience", "guard", "main.ad_audience_acme", False, (), None, T0)
+    notifier = _notifier(VerdictReader([verdict]), tmp_path)
+    message = "Purpose guard blocked publishing main.ad_audience_acme: data checks failed"
+    try:
+        raise AirflowFailException(message) from PolicyViolationError(message, [])
+    except AirflowFailException as exc:
+        alert = notifier.build_alert({"ti": _ti(summary=_main_guard_summary()), "exception": exc})
+    assert alert.kind is AlertKind.GUARD_BLOCKED and alert.severity == "critical"
+    assert alert.title == "Purpose guard blocked publishing main.ad_audience_acme (acme_audience)"
+    assert alert.reasons == ("data checks failed in suite 'ad_audience': expect_no_security_fingerprints",)
+    assert alert.affected_count == 3 and alert.sink_state == "unchanged"
+    assert alert.data_docs_url == "file:///var/gx/docs/index.html"
+
+
+def test_main_guard_summary_violations_are_read_when_the_store_is_down(tmp_path):
+    camel = [
+        {
+            "rule": v.rule,
+            "sink": v.sink,
+            "sinkColumn": v.sink_column,
+            "source": v.source,
+            "sourceColumn": v.source_column,
+            "purpose": v.purpose,
+            "category": v.category,
+            "path": [{"table": h.table, "column": h.column, "edge": h.edge} for h in v.path],
+        }
+        for v in incident_violations()
+    ]
+    notifier = _notifier(VerdictReader(error=OSError("down")), tmp_path)
+    summary = _main_guard_summary(violations=camel, reasons=[])
+    alert = notifier.build_alert({"ti": _ti(summary=summary), "reason": "task_failure"})
+    assert alert.kind is AlertKind.VIOLATION and len(alert.violations) == 2
+    assert alert.affected_count == 3 and alert.sinks[0] == "main.ad_audience_acme"
+
+
+def test_guard_sending_itself_then_the_failure_callback_alerts_once(connections, tmp_path):
+    store = VerdictReader([_verdict()])
+    kw = {"webhook_conn_id": "alert_webhook", "slack_conn_id": "alert_slack"}
+    summary = _main_guard_summary(reasons=[])
+    # the guard calls its notifier before raising (no exception in the context yet) ...
+    by_guard = _notifier(store, tmp_path, **kw)
+    by_guard({"ti": _ti(summary=summary), "run_id": "manual__1"})
+    # ... then Airflow runs the task's on_failure_callback with the exception
+    callback = _notifier(store, tmp_path, **kw)
+    callback({"ti": _ti(summary=summary), "exception": _guard_exception(), "run_id": "manual__1"})
+    assert {o.status for o in by_guard.last_outcomes.values()} == {Status.SENT}
+    assert {o.status for o in callback.last_outcomes.values()} == {Status.SUPPRESSED}
+    assert len(connections["http"].requests) == 2  # one Slack, one webhook

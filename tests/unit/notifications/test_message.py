@@ -105,3 +105,19 @@ def test_dedup_key_ignores_try_time_and_order_but_not_run_or_path():
     assert (
         f1.dedup_key == f2.dedup_key != build_alert(dag_id="d", run_id="r", task_id="u", error="x").dedup_key
     )
+
+
+def test_guard_blocked_key_ignores_the_error_and_try_but_not_the_reasons():
+    base = {
+        "dag_id": "d",
+        "run_id": "r",
+        "task_id": "guard",
+        "sinks": ["ads"],
+        "guard_failed": True,
+        "reasons": ["data checks failed"],
+    }
+    own = build_alert(**base)  # the guard sending by itself, before raising
+    callback = build_alert(**base, error=ValueError("blocked"), try_number=1)
+    assert own.kind is callback.kind is AlertKind.GUARD_BLOCKED
+    assert own.dedup_key == callback.dedup_key and own.ledger_sink == "ads"
+    assert build_alert(**{**base, "reasons": ["no recorded lineage for x"]}).dedup_key != own.dedup_key

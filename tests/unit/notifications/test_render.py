@@ -19,7 +19,7 @@ from purpose_lineage.notifications.render import (
     webhook_schema,
 )
 
-from tests.helpers.alert_data import incident_violations, leaks, leaky_error_text
+from tests.helpers.alert_data import PHONES, incident_violations, leaks, leaky_error_text
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -170,3 +170,28 @@ def test_subject_is_one_line(violation_alert, failure_alert):
     assert "\n" not in render_subject(failure_alert) and "no purpose violation" in render_subject(
         failure_alert
     )
+
+
+def test_guard_blocked_renders_its_reasons():
+    alert = build_alert(
+        dag_id="acme",
+        run_id="r",
+        task_id="guard",
+        sinks=["ad_audience_acme"],
+        guard_failed=True,
+        reasons=["data checks failed in suite 'ads': <fingerprints> & more", f"leak {PHONES[0]}"],
+        affected_count=3,
+    )
+    text = render_text(alert)
+    assert text.startswith("[GUARD BLOCKED] Purpose guard blocked publishing ad_audience_acme (acme)")
+    assert "Guard reasons:\n  - data checks failed in suite 'ads': <fingerprints> & more" in text
+    assert "Distinct identifiers affected: 3" in text and "ad_audience_acme: unchanged" in text
+    page = render_html(alert)
+    assert '<ul class="reasons"><li>data checks failed in suite &#x27;ads&#x27;: &lt;fingerprints&gt;' in page
+    slack = json.dumps(render_slack(alert))
+    assert "*Guard reasons*" in slack and "&lt;fingerprints&gt; &amp; more" in slack
+    doc = render_webhook(alert)
+    jsonschema.validate(doc, webhook_schema())
+    assert doc["kind"] == "guard_blocked" and doc["severity"] == "critical" and len(doc["reasons"]) == 2
+    for body in (text, page, slack, json.dumps(doc)):
+        assert leaks(body) == []
