@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -139,8 +139,11 @@ class ViolationInfo:
     def fingerprint(self) -> str:
         """A stable key of the rule and the path metadata (never of data), for duplicate suppression.
 
+        Masking is left out: some sources (the OpenLineage facet) drop it, and the same path
+        must give the same key whichever source reported it.
+
         >>> ViolationInfo("r", "a", "x", "p", "c", "b", "y").fingerprint()
-        'f7e806b5e6d21a64'
+        '35b8b33386ccb622'
         """
         doc = [
             self.rule,
@@ -150,9 +153,18 @@ class ViolationInfo:
             self.category,
             self.sink,
             self.sink_column,
-            [[s.table, s.column, s.edge, s.masked] for s in self.steps],
+            [[s.table, s.column, s.edge] for s in self.steps],
         ]
         return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
+
+    def merged(self, other: ViolationInfo) -> ViolationInfo:
+        """The same path, masked wherever either report says so."""
+        if len(self.path) != len(other.path):
+            return self
+        steps = tuple(
+            replace(a, masked=a.masked or b.masked) for a, b in zip(self.path, other.path, strict=True)
+        )
+        return replace(self, path=steps)
 
 
 _VIOLATION_FIELDS = ("rule", "source", "source_column", "purpose", "category", "sink", "sink_column", "path")
@@ -277,7 +289,8 @@ def build_alert(
     found: dict[str, ViolationInfo] = {}
     for v in violations:
         info = ViolationInfo.coerce(v)
-        found.setdefault(info.fingerprint(), info)
+        key = info.fingerprint()
+        found[key] = found[key].merged(info) if key in found else info
     infos = tuple(found.values())
     reasons = tuple(dict.fromkeys(scrub(r, max_chars=500) for r in reasons if r))
     if infos:

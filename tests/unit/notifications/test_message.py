@@ -121,3 +121,21 @@ def test_guard_blocked_key_ignores_the_error_and_try_but_not_the_reasons():
     assert own.kind is callback.kind is AlertKind.GUARD_BLOCKED
     assert own.dedup_key == callback.dedup_key and own.ledger_sink == "ads"
     assert build_alert(**{**base, "reasons": ["no recorded lineage for x"]}).dedup_key != own.dedup_key
+
+
+def test_the_same_path_from_a_source_without_masking_merges_into_one():
+    with_mask = dataclasses.asdict(HASHED)  # the store's verdict keeps the masked flag
+    without = dataclasses.asdict(HASHED)  # the OpenLineage facet's dict does not
+    without["path"] = [
+        {
+            "table": h["table"],
+            "column": h["column"],
+            "edge": "DIRECT/TRANSFORMATION" if h["edge"] and "TRANSFORMATION" in h["edge"] else h["edge"],
+        }
+        for h in without["path"]
+    ]
+    for order in ([without, with_mask], [with_mask, without]):
+        alert = build_alert(dag_id="d", run_id="r", violations=order)
+        (info,) = alert.violations
+        assert "DIRECT/TRANSFORMATION (masked)" in info.path_text()
+    assert build_alert(dag_id="d", run_id="r", violations=[without]).dedup_key == alert.dedup_key
