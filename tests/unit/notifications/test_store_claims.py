@@ -28,9 +28,21 @@ KEY = AlertKey("acme_audience", "manual__1", "ad_audience_acme", "f7e806b5e6d21a
 
 
 def _pg_reachable() -> bool:
+    """True if the server answers; creates the test database when only it is missing."""
     import psycopg2
 
     try:
+        psycopg2.connect(PG_URL, connect_timeout=2).close()
+        return True
+    except psycopg2.Error:
+        pass
+    server, _, name = PG_URL.rpartition("/")
+    try:
+        conn = psycopg2.connect(f"{server}/postgres", connect_timeout=2)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
         psycopg2.connect(PG_URL, connect_timeout=2).close()
         return True
     except psycopg2.Error:
