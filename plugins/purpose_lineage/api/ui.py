@@ -1,0 +1,211 @@
+"""The lineage page: HTML, its bundled assets and its JSON API, under ``/ui``.
+
+Mounted in the plugin's FastAPI app (``/purpose-lineage``), so the page is
+``/purpose-lineage/ui/``. Everything needs an Airflow login: the JSON API answers 401
+(403 without access to plugin views), the page redirects a browser to Airflow's login.
+Responses carry metadata only (names, tags, edge kinds, runs, verdicts), never data values.
+
+No ``from __future__ import annotations`` here: FastAPI reads the annotations at runtime.
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from purpose_lineage.api.deps import PageUserDep, StoreDep, requires_plugin_access
+from purpose_lineage.api.ui_schemas import (
+    AssertionInfo,
+    ColumnDetail,
+    GraphResponse,
+    NodeResponse,
+    NodeRun,
+    TagProvenance,
+)
+from purpose_lineage.api.ui_view import MAX_DEPTH, Filters, airflow_run_id, build_graph, verdict_out
+from purpose_lineage.core.model import normalize_table
+from purpose_lineage.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DATA_DOCS_ENV = "PURPOSE_LINEAGE_DATA_DOCS_URL"
+# Airflow's generic login entry, relative to <base>/purpose-lineage/ui/: works under a sub-path too.
+LOGIN_PATH = "../../api/v2/auth/login"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+_MEDIA_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+}
+
+page_router = APIRouter(prefix="/ui", include_in_schema=False)  # checks the login itself, to redirect
+api_router = APIRouter(prefix="/ui", tags=["ui"], dependencies=[Depends(requires_plugin_access)])
+
+
+def data_docs_url() -> str | None:
+    """Where Great Expectations Data Docs are served (``PURPOSE_LINEAGE_DATA_DOCS_URL``), if anywhere."""
+    return os.environ.get(DATA_DOCS_ENV) or None
+
+
+DataDocsDep = Annotated[str | None, Depends(data_docs_url)]
+
+
+@page_router.get("")
+def page_without_slash(request: Request) -> RedirectResponse:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"ui/{query}", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+
+
+@page_router.get("/")
+def page(request: Request, user: PageUserDep) -> Response:
+    """The lineage page; a browser without a login is sent to Airflow's login and back."""
+    if user is None:
+        login = f"{LOGIN_PATH}?{urlencode({'next': str(request.url)})}"
+        return RedirectResponse(login, status_code=status.HTTP_303_SEE_OTHER)
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=_page_headers())
+
+
+@api_router.get("/static/{name}")
+def static_asset(name: str) -> FileResponse:
+    """A built asset of the page (``frontend/`` bundled by esbuild)."""
+    path = (STATIC_DIR / name).resolve()
+    if path.parent != STATIC_DIR or not path.is_file() or path.suffix not in _MEDIA_TYPES:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such asset")
+    return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@api_router.get("/api/graph")
+def graph(
+    store: StoreDep,
+    docs: DataDocsDep,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    purpose: str | None = None,
+    category: str | None = None,
+    sink: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    focus: str | None = None,
+    depth: Annotated[int | None, Query(ge=0, le=MAX_DEPTH)] = None,
+    direction: Literal["both", "upstream", "downstream"] = "both",
+) -> GraphResponse:
+    """The lineage graph: datasets with columns and tag badges, edges, verdicts with their paths.
+
+    ``dag_id``/``run_id`` narrow the graph to what that DAG or run recorded; ``purpose`` and
+    ``category`` keep the tagged columns and their downstream; ``sink`` keeps a table and its
+    upstream; ``focus`` (``table`` or ``table.column``) keeps its upstream/downstream within
+    ``depth`` hops; ``q`` keeps tables whose name or a column name contains the text.
+    """
+    filters = Filters(
+        dag_id=dag_id or None,
+        run_id=run_id or None,
+        purpose=purpose or None,
+        category=category or None,
+        sink=sink or None,
+        q=q or None,
+        focus=focus or None,
+        depth=depth,
+        direction=direction,
+    )
+    try:
+        snapshot = store.graph(dag_id=filters.dag_id, run_id=filters.run_id)
+    except StoreError as exc:
+        raise _unavailable(exc) from exc
+    return build_graph(snapshot, filters, data_docs_url=docs)
+
+
+@api_router.get("/api/node/{table:path}")
+def node(table: str, store: StoreDep, docs: DataDocsDep, column: str | None = None) -> NodeResponse:
+    """One table: its columns' tags with provenance, the runs that read or wrote it, verdicts, assertions."""
+    name = normalize_table(table)
+    try:
+        snapshot = store.graph(tables=[name])
+        tags = store.tags_for([name])
+        runs = store.runs_for(name)
+        verdicts = store.verdicts_for(name)
+        edges = store.edges_into([name])
+        downstream = store.downstream(name, depth=1)
+    except StoreError as exc:
+        raise _unavailable(exc) from exc
+    dataset = next((d for d in snapshot.datasets if d.table == name), None)
+    if dataset is None and not tags and not runs:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such dataset in the lineage store")
+    names = list(dataset.columns if dataset else ())
+    names += sorted({t.column.column for t in tags if t.column.column and t.column.column not in names})
+    by_column: dict[str | None, list[TagProvenance]] = {}
+    for t in tags:
+        by_column.setdefault(t.column.column, []).append(
+            TagProvenance(
+                category=t.category,
+                purpose=t.purpose,
+                source=str(t.source),
+                origin=str(t.origin) if t.origin else None,
+                run_id=t.run_id,
+            )
+        )
+    columns = [
+        ColumnDetail(name=c, tags=by_column.get(c, [])) for c in names if column is None or c == column
+    ]
+    return NodeResponse(
+        table=name,
+        namespace=dataset.namespace if dataset else "default",
+        column=column,
+        columns=columns,
+        runs=[
+            NodeRun(
+                run_id=r.run_id,
+                dag_id=r.dag_id,
+                task_id=r.task_id,
+                job_name=r.job_name,
+                state=r.state,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+                airflow_run_id=airflow_run_id(r.run_id, r.dag_id, r.task_id),
+                wrote=name in r.outputs,
+                read=name in r.inputs,
+            )
+            for r in runs
+        ],
+        verdicts=[verdict_out(v) for v in verdicts],
+        assertions=[
+            AssertionInfo(
+                assertion=a.assertion,
+                success=a.success,
+                column=a.column,
+                severity=a.severity,
+                run_id=a.run_id,
+            )
+            for a in snapshot.assertions
+            if a.table == name
+        ],
+        upstream=sorted({e.source.table for e in edges if e.source.table != name}),
+        downstream=sorted({e.target.table for e in downstream if e.target.table != name}),
+        data_docs_url=docs,
+    )
+
+
+ui_router = APIRouter()
+ui_router.include_router(page_router)
+ui_router.include_router(api_router)
+
+
+def _page_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-cache",
+    }
+
+
+def _unavailable(exc: StoreError) -> HTTPException:
+    log.warning("Lineage store unavailable: %s", exc)
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The lineage store is unavailable")
