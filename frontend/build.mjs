@@ -12,7 +12,7 @@ mkdirSync(out, { recursive: true });
 await build({
   entryPoints: [join(here, 'src', 'main.js')],
   bundle: true,
-  minify: true,
+  minify: process.env.MINIFY !== "0",
   format: 'iife',
   target: ['chrome110', 'firefox110', 'safari16'],
   outfile: join(out, 'lineage.js'),

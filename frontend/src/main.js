@@ -13,7 +13,7 @@ import { buildModel, counts, keepSet, resolve, viewGraph } from './model.js';
 import { renderDetails, renderLegend, renderVerdicts } from './panel.js';
 import { graphStyle, purposeColor } from './style.js';
 
-const EXPAND_LIMIT = 1500; // columns drawn at once before datasets start collapsed
+const EXPAND_LIMIT = 400; // columns drawn at once; above, datasets start collapsed (double-click opens one)
 const RELAYOUT_LIMIT = 250; // datasets laid out afresh on each view change; above, positions are reused
 const LARGE_EDGES = 3000; // straight edges and viewport textures above this
 const MAX_BADGES = 2;
@@ -146,6 +146,7 @@ function ensureCy() {
     minZoom: 0.02,
     maxZoom: 3,
     boxSelectionEnabled: false,
+    autoungrabify: true, // positions come from the layout; boxes and their rows move together or not at all
     textureOnViewport: large,
     hideEdgesOnViewport: large,
     pixelRatio: large ? 1 : 'auto',
@@ -165,7 +166,10 @@ function datasetIdOf(node) {
 
 function isExpandedFactory(totalColumns) {
   const auto = state.expandMode === 'all' || (state.expandMode === 'auto' && totalColumns <= EXPAND_LIMIT);
-  return (ds) => (state.toggled.has(ds.id) ? state.toggled.get(ds.id) : auto);
+  // too many columns to draw: datasets on a red path still show theirs
+  const red = state.expandMode === 'auto' && !auto && state.model.violatingDatasets.size <= 20
+    ? state.model.violatingDatasets : new Set();
+  return (ds) => (state.toggled.has(ds.id) ? state.toggled.get(ds.id) : auto || red.has(ds.id));
 }
 
 function badgesOf(tags) {
@@ -227,7 +231,8 @@ function describe(view) {
   return view.datasets.map((entry) => {
     const rowsShown = entry.expanded && view.usedRows.has(entry.ds.rowsId);
     const rowWidth = entry.expanded ? rowWidthOf(model, entry.cols) : 0;
-    const described = { ...entry, label: entry.ds.table, rows: entry.cols.length + (rowsShown ? 1 : 0), rowsShown, rowWidth };
+    const label = entry.expanded ? entry.ds.table : `${entry.ds.table}  ·  ${entry.ds.columns.length} col`;
+    const described = { ...entry, label, rows: entry.cols.length + (rowsShown ? 1 : 0), rowsShown, rowWidth };
     described.size = datasetSize(described, rowWidth);
     return described;
   });
@@ -250,27 +255,16 @@ function elementsFor(entries, view, positions) {
     if (purposes.size) classes.push('tagged');
     if (matchQ && ds.table.includes(matchQ)) classes.push('match');
     if (focusIds.has(ds.rowsId)) classes.push('focus-root');
-    const label = e.expanded ? ds.table : `${ds.table}  ·  ${ds.columns.length} col`;
+    // an expanded dataset is a plain box under its column nodes, not a compound parent:
+    // compound nodes make every style pass over the graph quadratic in Cytoscape
     const data = {
-      id: ds.id, label, table: ds.table, w: e.size.w, h: COLLAPSED_H, tw: e.size.w - 12,
+      id: ds.id, label: e.label, table: ds.table, w: e.size.w, h: e.size.h, tw: e.size.w - 12,
       color: firstPurpose ? purposeColor(firstPurpose) : '#94a3b8',
     };
-    if (!e.expanded) {
-      data.w = collapsedWidth(label);
-      data.tw = data.w - 12;
-      els.push({ group: 'nodes', data, classes: classes.join(' '), position: { ...pos } });
-      continue;
-    }
-    els.push({ group: 'nodes', data, classes: classes.join(' ') });
+    els.push({ group: 'nodes', data, classes: classes.join(' '), position: { ...pos } });
+    if (!e.expanded) continue;
     const left = pos.x - e.size.w / 2 + PAD;
-    let y = pos.y - e.size.h / 2 + PAD;
-    els.push({
-      group: 'nodes',
-      data: { id: `h-${ds.id}`, parent: ds.id, dataset: ds.id, label: ds.table, w: e.rowWidth },
-      classes: `header${ds.violating ? ' violating-text' : ''}`,
-      position: { x: left + e.rowWidth / 2, y: y + HEADER_H / 2 - 2 },
-    });
-    y += HEADER_H;
+    let y = pos.y - e.size.h / 2 + PAD + HEADER_H;
     const rowIds = e.rowsShown ? [ds.rowsId, ...e.cols] : e.cols;
     for (const id of rowIds) {
       const n = model.nodes.get(id);
@@ -285,7 +279,7 @@ function elementsFor(entries, view, positions) {
       els.push({
         group: 'nodes',
         data: {
-          id, parent: ds.id, dataset: ds.id, column: n.kind === 'rows' ? null : n.name, label: n.name,
+          id, dataset: ds.id, column: n.kind === 'rows' ? null : n.name, label: n.name,
           w: e.rowWidth, tw: COL_W - 14, tmx: (COL_W - e.rowWidth) / 2, color: badges.length ? purposeColor(badges[0].purpose) : '#cbd5e1',
         },
         classes: cls.join(' '),
@@ -298,7 +292,7 @@ function elementsFor(entries, view, positions) {
           els.push({
             group: 'nodes',
             data: {
-              id: `b-${id}-${i}-${kind}`, parent: ds.id, dataset: ds.id, label: text, w,
+              id: `b-${id}-${i}-${kind}`, dataset: ds.id, label: text, w,
               full: kind === 'category' ? b.category : b.purpose, color: purposeColor(b.purpose),
             },
             classes: `badge ${kind} ${b.source}`,
@@ -321,7 +315,7 @@ function elementsFor(entries, view, positions) {
       group: 'edges',
       data: {
         id: edge.id, source: edge.source, target: edge.target, kind: edge.kind, subtype: edge.subtype,
-        masking: edge.masking, count: edge.count, members: edge.members,
+        masking: edge.masking, count: edge.count, subtypes: [...edge.subtypes].join(' '),
       },
       classes: cls.join(' '),
     });
@@ -340,11 +334,9 @@ async function render({ fit = true } = {}) {
   const positions = positionsFor(entries, view);
   const t2 = now();
   const els = elementsFor(entries, view, positions);
-  cy.batch(() => {
-    cy.elements().remove();
-    cy.add(els);
-  });
-  if (fit) cy.fit(undefined, 30);
+  patch(els);
+  // fit on the boxes we placed: cy.fit() measures every label and edge (seconds on big graphs)
+  if (fit) fitBoxes(entries, positions);
   const t3 = now();
   await frame();
   const violating = cy.edges('.violating').length;
@@ -354,6 +346,54 @@ async function render({ fit = true } = {}) {
   setStatus(`${total.datasets} datasets · ${total.columns} columns · ${total.edges} edges` +
     (violating ? ` · ${violating} violating` : '') + ` · drawn in ${Math.round(now() - t0)} ms`);
   if (state.selected && !cy.getElementById(state.selected).length) state.selected = null;
+}
+
+/** Bring the graph to `els`: remove what went, add what came, update what changed. */
+function patch(els) {
+  const want = new Map();
+  for (const e of els) want.set(e.data.id, e);
+  cy.batch(() => {
+    cy.elements().filter((ele) => !want.has(ele.id())).remove();
+    const add = [];
+    for (const e of els) {
+      const sig = JSON.stringify([e.data, e.classes, e.position]);
+      const ele = cy.getElementById(e.data.id);
+      if (ele.empty()) {
+        e.scratch = { sig };
+        add.push(e);
+      } else if (ele.scratch('sig') !== sig) {
+        ele.data(e.data);
+        ele.classes(e.classes);
+        if (e.position) ele.position(e.position);
+        ele.scratch('sig', sig);
+      }
+    }
+    cy.add(add);
+  });
+}
+
+function fitBoxes(entries, positions, padding = 30) {
+  if (!entries.length) return;
+  let x1 = Infinity;
+  let y1 = Infinity;
+  let x2 = -Infinity;
+  let y2 = -Infinity;
+  for (const e of entries) {
+    const p = positions.get(e.ds.id);
+    if (!p) continue;
+    const w = e.size.w;
+    x1 = Math.min(x1, p.x - w / 2);
+    x2 = Math.max(x2, p.x + w / 2);
+    y1 = Math.min(y1, p.y - e.size.h / 2);
+    y2 = Math.max(y2, p.y + e.size.h / 2);
+  }
+  const width = cy.width() - 2 * padding;
+  const height = cy.height() - 2 * padding;
+  const zoom = Math.max(cy.minZoom(), Math.min(1.5, width / Math.max(1, x2 - x1), height / Math.max(1, y2 - y1)));
+  cy.viewport({
+    zoom,
+    pan: { x: padding + (width - zoom * (x2 - x1)) / 2 - zoom * x1, y: padding + (height - zoom * (y2 - y1)) / 2 - zoom * y1 },
+  });
 }
 
 function setStatus(text) {

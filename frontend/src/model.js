@@ -48,11 +48,15 @@ export function buildModel(data) {
     push(down, e.source, [e.target, 1]);
     push(up, e.target, [e.source, 1]);
   }
-  for (const ds of datasets.values()) {
-    const rows = nodes.get(ds.rowsId);
-    rows.violating = data.edges.some((e) => e.violating && (e.source === ds.rowsId || e.target === ds.rowsId));
+  for (const e of edges) {
+    if (!e.violating) continue;
+    for (const id of [e.source, e.target]) {
+      const n = nodes.get(id);
+      if (n.kind === 'rows') n.violating = true;
+    }
   }
-  return { datasets, nodes, byTable, edges, down, up, columnCount, raw: data };
+  const violatingDatasets = new Set([...datasets.values()].filter((d) => d.violating).map((d) => d.id));
+  return { datasets, nodes, byTable, edges, down, up, columnCount, violatingDatasets, raw: data };
 }
 
 /** Nodes within `depth` hops of `seeds` along `graph`; row-set steps (cost 0) are free. */
@@ -148,43 +152,61 @@ export function keepSet(model, f) {
 
 /**
  * What to draw: visible datasets (expanded ones with their visible columns), and edges
- * between the drawn representatives (a column of an expanded dataset, else its dataset),
- * aggregated by (source, target, subtype, masking).
+ * between the drawn representatives (a column of an expanded dataset, else its dataset).
+ * Column-to-column edges are aggregated by (source, target, subtype, masking); an edge
+ * touching a collapsed dataset by (source, target) only, styled by its strongest member
+ * (violating, then DIRECT, then the first INDIRECT kind).
  */
 export function viewGraph(model, keep, isExpanded) {
   const shown = (id) => keep === null || keep.has(id);
   const datasets = [];
   const rep = new Map();
+  const expandedIds = new Set();
   for (const ds of model.datasets.values()) {
-    const cols = ds.columns.filter(shown);
+    const cols = keep === null ? ds.columns : ds.columns.filter(shown);
     const rowsShown = shown(ds.rowsId);
     if (keep !== null && !cols.length && !rowsShown) continue;
     const expanded = cols.length > 0 && isExpanded(ds, cols.length);
     datasets.push({ ds, cols, expanded });
+    if (expanded) expandedIds.add(ds.id);
     for (const id of [ds.rowsId, ...ds.columns]) rep.set(id, expanded ? id : ds.id);
   }
   const agg = new Map();
   const usedRows = new Set();
   for (const e of model.edges) {
-    if (!shown(e.source) || !shown(e.target)) continue;
+    if (keep !== null && (!keep.has(e.source) || !keep.has(e.target))) continue;
     const s = rep.get(e.source);
     const t = rep.get(e.target);
     if (s === undefined || t === undefined || s === t) continue;
-    const key = `${s}>${t}|${e.subtype}|${e.masking ? 1 : 0}`;
+    const fine = s !== model.nodes.get(e.source)?.dataset && t !== model.nodes.get(e.target)?.dataset;
+    const key = fine ? `${s}>${t}|${e.subtype}|${e.masking ? 1 : 0}` : `${s}>${t}`;
     let a = agg.get(key);
     if (!a) {
-      a = { id: `a${agg.size}`, source: s, target: t, kind: e.kind, subtype: e.subtype, masking: e.masking,
-        violating: false, inferred: true, count: 0, members: [] };
+      // ids from the endpoints, so that a redraw keeps the edges that did not change
+      a = { id: `${key}`, source: s, target: t, kind: e.kind, subtype: e.subtype, masking: e.masking,
+        violating: false, inferred: true, count: 0, subtypes: new Set() };
       agg.set(key, a);
+    } else if (rank(e) < rank(a)) {
+      Object.assign(a, { kind: e.kind, subtype: e.subtype, masking: e.masking });
     }
     a.count += 1;
+    a.subtypes.add(e.subtype);
     a.violating = a.violating || e.violating;
     a.inferred = a.inferred && e.inferred;
-    if (a.members.length < 50) a.members.push(e.id);
-    if (model.nodes.get(s)?.kind === 'rows') usedRows.add(s);
-    if (model.nodes.get(t)?.kind === 'rows') usedRows.add(t);
+    if (expandedIds.size) {
+      if (model.nodes.get(s)?.kind === 'rows') usedRows.add(s);
+      if (model.nodes.get(t)?.kind === 'rows') usedRows.add(t);
+    }
   }
   return { datasets, edges: [...agg.values()], usedRows };
+}
+
+const DIRECT_ORDER = ['IDENTITY', 'TRANSFORMATION', 'AGGREGATION'];
+
+function rank(e) {
+  if (e.kind === 'DIRECT') return DIRECT_ORDER.indexOf(e.subtype) + (e.masking ? 0.5 : 0);
+  const i = INDIRECT_SUBTYPES.indexOf(e.subtype);
+  return 10 + (i < 0 ? 9 : i);
 }
 
 /** Datasets, columns and edges counted over a keep set. */

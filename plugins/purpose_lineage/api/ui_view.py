@@ -24,15 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from purpose_lineage.api.ui_schemas import (
-    ColumnNode,
-    DatasetNode,
     Facets,
-    GraphEdge,
-    GraphResponse,
-    GraphStats,
     PathHop,
     RunInfoOut,
-    TagBadge,
     VerdictInfo,
     ViolationInfo,
 )
@@ -69,16 +63,16 @@ class _Index:
     tables: list[str] = field(default_factory=list)
     namespaces: dict[str, str] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)  # table -> ordered column names
-    ids: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (table, column|None) -> id
+    ids: dict[str, dict[str | None, str]] = field(default_factory=dict)  # table -> column|None -> id
     table_of: dict[str, str] = field(default_factory=dict)  # node id -> table
     down: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
     up: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
 
     def node(self, table: str, column: str | None) -> str:
-        return self.ids[(table, column)]
+        return self.ids[table][column]
 
     def table_nodes(self, table: str) -> list[str]:
-        return [self.ids[(table, None)], *(self.ids[(table, c)] for c in self.columns[table])]
+        return list(self.ids[table].values())
 
 
 def airflow_run_id(run_id: str | None, dag_id: str | None, task_id: str | None = None) -> str | None:
@@ -113,26 +107,33 @@ def covers(key: str, wanted: str) -> bool:
 
 def build_graph(
     snapshot: GraphSnapshot, filters: Filters | None = None, *, data_docs_url: str | None = None
-) -> GraphResponse:
-    """The page's graph of ``snapshot``, narrowed by ``filters``.
+) -> dict[str, Any]:
+    """The page's graph of ``snapshot``, narrowed by ``filters``, shaped as :class:`GraphResponse`.
+
+    Plain dicts rather than models: a warehouse has tens of thousands of edges, and the
+    route serialises this once (``GraphResponse.model_validate`` checks the shape in tests).
 
     Returns:
         Datasets (with their kept columns), edges between kept nodes, verdicts with their
         paths, the filter choices of the whole snapshot (facets) and counts.
     """
     filters = filters or Filters()
-    index = _index(snapshot)
+    closures = filters.purpose or filters.category or filters.sink or filters.focus
+    index = _index(snapshot, traversal=bool(closures))
     tags = _tags_by_node(snapshot, index)
+    ids = index.ids
     edges = [
-        GraphEdge(
-            id=f"e{i}",
-            source=index.node(e.source.table, e.source.column),
-            target=index.node(e.target.table, e.target.column),
-            kind=e.kind.value,
-            subtype=e.subtype.value,
-            masking=e.masking,
-            description=e.description,
-        )
+        {
+            "id": f"e{i}",
+            "source": ids[e.source.table][e.source.column],
+            "target": ids[e.target.table][e.target.column],
+            "kind": e.subtype.kind.value,
+            "subtype": e.subtype.value,
+            "masking": e.masking,
+            "violating": False,
+            "inferred": False,
+            "description": e.description,
+        }
         for i, e in enumerate(snapshot.edges)
     ]
     verdicts = _verdicts(snapshot.verdicts)
@@ -141,48 +142,47 @@ def build_graph(
     keep = _keep(filters, index, tags)
 
     datasets = []
+    n_columns = 0
     for i, table in enumerate(index.tables):
-        nodes = index.table_nodes(table)
-        if keep is not None and not any(n in keep for n in nodes):
+        table_ids = ids[table]
+        if keep is not None and not any(n in keep for n in table_ids.values()):
             continue
-        columns = [
-            ColumnNode(
-                id=index.node(table, c),
-                name=c,
-                tags=tags.get(index.node(table, c), []),
-                violating=index.node(table, c) in red_nodes,
-            )
-            for c in index.columns[table]
-            if keep is None or index.node(table, c) in keep
-        ]
+        columns = []
+        for c in index.columns[table]:
+            cid = table_ids[c]
+            if keep is None or cid in keep:
+                columns.append(
+                    {"id": cid, "name": c, "tags": tags.get(cid, []), "violating": cid in red_nodes}
+                )
+        n_columns += len(columns)
         datasets.append(
-            DatasetNode(
-                id=f"d{i}",
-                table=table,
-                namespace=index.namespaces.get(table, "default"),
-                columns=columns,
-                rows_id=index.node(table, None),
-                sink=table in sinks,
-                violating=any(n in red_nodes for n in nodes),
-            )
+            {
+                "id": f"d{i}",
+                "table": table,
+                "namespace": index.namespaces.get(table, "default"),
+                "columns": columns,
+                "rows_id": table_ids[None],
+                "sink": table in sinks,
+                "violating": any(n in red_nodes for n in table_ids.values()),
+            }
         )
     for edge in edges:
-        edge.violating = edge.id in red_edges
-    shown = [e for e in edges if keep is None or (e.source in keep and e.target in keep)]
-    return GraphResponse(
-        datasets=datasets,
-        edges=shown,
-        verdicts=verdicts,
-        facets=_facets(snapshot, sinks),
-        filters=filters.as_dict(),
-        stats=GraphStats(
-            datasets=len(datasets),
-            columns=sum(len(d.columns) for d in datasets),
-            edges=len(shown),
-            violating_edges=sum(e.violating for e in shown),
-        ),
-        data_docs_url=data_docs_url,
-    )
+        edge["violating"] = edge["id"] in red_edges
+    shown = edges if keep is None else [e for e in edges if e["source"] in keep and e["target"] in keep]
+    return {
+        "datasets": datasets,
+        "edges": shown,
+        "verdicts": [v.model_dump(mode="json") for v in verdicts],
+        "facets": _facets(snapshot, sinks).model_dump(mode="json"),
+        "filters": filters.as_dict(),
+        "stats": {
+            "datasets": len(datasets),
+            "columns": n_columns,
+            "edges": len(shown),
+            "violating_edges": sum(1 for e in shown if e["violating"]),
+        },
+        "data_docs_url": data_docs_url,
+    }
 
 
 def run_out(run: RunRecord) -> RunInfoOut:
@@ -216,7 +216,7 @@ def verdict_out(verdict: Verdict, *, current: bool = False) -> VerdictInfo:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _index(snapshot: GraphSnapshot) -> _Index:
+def _index(snapshot: GraphSnapshot, *, traversal: bool = True) -> _Index:
     index = _Index()
     columns: dict[str, dict[str, None]] = {}
 
@@ -247,16 +247,18 @@ def _index(snapshot: GraphSnapshot) -> _Index:
     for d, table in enumerate(index.tables):
         index.columns[table] = list(columns[table])
         rows = f"r{d}"
-        index.ids[(table, None)] = rows
+        table_ids = index.ids[table] = {None: rows}
         index.table_of[rows] = table
         for c in index.columns[table]:
             cid = f"c{n}"
             n += 1
-            index.ids[(table, c)] = cid
+            table_ids[c] = cid
             index.table_of[cid] = table
-            # whatever decides the rows of a table reaches each of its columns: a free step
-            index.down[rows].append((cid, 0))
-            index.up[cid].append((rows, 0))
+            if traversal:  # whatever decides the rows of a table reaches each of its columns: a free step
+                index.down[rows].append((cid, 0))
+                index.up[cid].append((rows, 0))
+    if not traversal:
+        return index
     for e in snapshot.edges:
         s, t = index.node(e.source.table, e.source.column), index.node(e.target.table, e.target.column)
         index.down[s].append((t, 1))
@@ -264,11 +266,12 @@ def _index(snapshot: GraphSnapshot) -> _Index:
     return index
 
 
-def _tags_by_node(snapshot: GraphSnapshot, index: _Index) -> dict[str, list[TagBadge]]:
+def _tags_by_node(snapshot: GraphSnapshot, index: _Index) -> dict[str, list[dict[str, str]]]:
+    """Tag badges per node id, shaped as :class:`TagBadge`."""
     out: dict[str, dict[tuple[str, str, str], None]] = defaultdict(dict)
     for t in sorted(snapshot.tags, key=lambda t: (t.category, t.purpose, str(t.source))):
         out[index.node(t.column.table, t.column.column)][(t.category, t.purpose, str(t.source))] = None
-    return {n: [TagBadge(category=c, purpose=p, source=s) for c, p, s in keys] for n, keys in out.items()}
+    return {n: [{"category": c, "purpose": p, "source": s} for c, p, s in keys] for n, keys in out.items()}
 
 
 def _closure(
@@ -308,11 +311,11 @@ def _resolve(index: _Index, name: str) -> list[str]:
     return []
 
 
-def _keep(filters: Filters, index: _Index, tags: Mapping[str, list[TagBadge]]) -> set[str] | None:
+def _keep(filters: Filters, index: _Index, tags: Mapping[str, list[dict[str, str]]]) -> set[str] | None:
     sets: list[set[str]] = []
     for key, attr in ((filters.purpose, "purpose"), (filters.category, "category")):
         if key:
-            seeds = [n for n, badges in tags.items() if any(covers(getattr(b, attr), key) for b in badges)]
+            seeds = [n for n, badges in tags.items() if any(covers(b[attr], key) for b in badges)]
             sets.append(_closure(index, seeds, index.down, None))
     if filters.sink:
         sink = normalize_table(filters.sink)
@@ -372,59 +375,53 @@ def _verdicts(verdicts: Iterable[Verdict]) -> list[VerdictInfo]:
 
 
 def _mark_paths(
-    verdicts: list[VerdictInfo], index: _Index, edges: list[GraphEdge]
+    verdicts: list[VerdictInfo], index: _Index, edges: list[dict[str, Any]]
 ) -> tuple[set[str], set[str]]:
     """Nodes and edges on the paths of current failed verdicts; missing steps become inferred edges."""
-    by_pair: dict[tuple[str, str], list[GraphEdge]] = defaultdict(list)
-    into: dict[str, list[GraphEdge]] = defaultdict(list)
-    for e in edges:
-        by_pair[(e.source, e.target)].append(e)
-        into[e.target].append(e)
+    failing = [v for v in verdicts if v.current and not v.passed]
     red_nodes: set[str] = set()
     red_edges: set[str] = set()
-    for verdict in verdicts:
-        if verdict.passed or not verdict.current:
-            continue
+    if not failing:
+        return red_nodes, red_edges
+    into: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in edges:
+        into[e["target"]].append(e)
+    for verdict in failing:
         for violation in verdict.violations:
-            hops = [h for h in violation.path if normalize_table(h.table) in index.columns]
-            ids = [_hop_id(index, h) for h in hops]
+            ids = [_hop_id(index, h) for h in violation.path]
             red_nodes.update(i for i in ids if i)
-            for k in range(1, len(hops)):
-                a, b, ia, ib = hops[k - 1], hops[k], ids[k - 1], ids[k]
+            for k in range(1, len(ids)):
+                a, b, ia, ib = violation.path[k - 1], violation.path[k], ids[k - 1], ids[k]
                 if not ia or not ib:
                     continue
                 subtype = (b.edge or "").rpartition("/")[2]
-                found = [e for e in by_pair.get((ia, ib), []) if not subtype or e.subtype == subtype]
+                candidates = [e for e in into.get(ib, ()) if not subtype or e["subtype"] == subtype]
+                found = [e for e in candidates if e["source"] == ia]
                 if not found and a.column is None:  # implicit step out of a row set
                     table = index.table_of[ia]
-                    found = [
-                        e
-                        for e in into.get(ib, [])
-                        if index.table_of[e.source] == table and (not subtype or e.subtype == subtype)
-                    ]
+                    found = [e for e in candidates if index.table_of[e["source"]] == table]
                 if not found:
                     kind = (b.edge or "INDIRECT/").partition("/")[0] or "INDIRECT"
-                    edge = GraphEdge(
-                        id=f"v{len(edges)}",
-                        source=ia,
-                        target=ib,
-                        kind=kind,
-                        subtype=subtype or "UNKNOWN",
-                        inferred=True,
-                    )
+                    edge = {
+                        "id": f"v{len(edges)}",
+                        "source": ia,
+                        "target": ib,
+                        "kind": kind,
+                        "subtype": subtype or "UNKNOWN",
+                        "masking": False,
+                        "violating": True,
+                        "inferred": True,
+                        "description": None,
+                    }
                     edges.append(edge)
-                    by_pair[(ia, ib)].append(edge)
                     into[ib].append(edge)
                     found = [edge]
-                red_edges.update(e.id for e in found)
+                red_edges.update(e["id"] for e in found)
     return red_nodes, red_edges
 
 
 def _hop_id(index: _Index, hop: PathHop) -> str | None:
-    table = normalize_table(hop.table)
-    return index.ids.get((table, hop.column)) or (
-        index.ids.get((table, None)) if hop.column is None else None
-    )
+    return index.ids.get(normalize_table(hop.table), {}).get(hop.column)
 
 
 def _facets(snapshot: GraphSnapshot, sinks: set[str]) -> Facets:

@@ -6,7 +6,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from purpose_lineage.api.ui_view import Filters, build_graph
+from purpose_lineage.api.ui_schemas import GraphResponse
+from purpose_lineage.api.ui_view import Filters
+from purpose_lineage.api.ui_view import build_graph as build_raw
 from purpose_lineage.core.model import ColumnRef, Edge, Hop, Subtype, Tag, TagSource, Violation
 from purpose_lineage.store.base import DatasetInfo, GraphSnapshot, RunRecord, Verdict
 
@@ -88,6 +90,10 @@ def snapshot(verdicts=None) -> GraphSnapshot:
         ),
         verdicts=tuple(verdicts),
     )
+
+
+def build_graph(snap, filters=None) -> GraphResponse:
+    return GraphResponse.model_validate(build_raw(snap, filters))
 
 
 def names(graph):
@@ -231,7 +237,7 @@ def test_markup_in_names_is_data_not_markup():
 
 def test_response_has_no_field_for_values():
     fields = set()
-    stack = [build_graph(snapshot()).model_dump()]
+    stack = [build_raw(snapshot())]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
