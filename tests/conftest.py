@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))  # this checkout's code, even beside another editable install
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # shared test helpers (store_support, ol_samples)
 
 _HOME = Path(os.environ.get("PURPOSE_LINEAGE_TEST_HOME") or tempfile.mkdtemp(prefix="pl-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
@@ -23,6 +24,9 @@ os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME 
 os.environ.setdefault("PURPOSE_LINEAGE_STORE_URL", f"duckdb:///{_HOME / 'purpose_lineage.duckdb'}")
 
 import pytest  # noqa: E402
+
+# fixtures of the store and API tests, shared without a conftest.py per folder
+pytest_plugins = ["store_fixtures", "api_fixtures"]
 
 
 @pytest.fixture(scope="session")

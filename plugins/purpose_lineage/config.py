@@ -42,6 +42,20 @@ def spool_dir() -> Path:
     return Path(_get("spool_dir") or airflow_home() / "purpose_lineage_spool")
 
 
+def api_key() -> str:
+    """Key accepted by the HTTP API besides Airflow tokens: env PURPOSE_LINEAGE_API_KEY, then config.
+
+    Not cached, so that a rotated key takes effect without a restart.
+    """
+    return os.environ.get("PURPOSE_LINEAGE_API_KEY") or _get("api_key")
+
+
+@functools.cache
+def spool_drain_interval() -> float:
+    """Seconds between replays of spooled writes by the API server (0 disables)."""
+    return float(_get("spool_drain_interval", "30") or 30)
+
+
 @functools.cache
 def fingerprint_conn_id() -> str:
     return _get("fingerprint_conn_id", "purpose_lineage_fingerprint")

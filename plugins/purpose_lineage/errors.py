@@ -37,3 +37,11 @@ class StoreError(PurposeLineageError):
 
 class DetectionError(PurposeLineageError):
     """Sampling or classifying warehouse values failed."""
+
+
+class LineageEventError(PurposeLineageError):
+    """An OpenLineage event is malformed; the message says where. Nothing of it was stored."""
+
+
+class PathLimitError(StoreError):
+    """A path query found more paths than allowed; the caller must not judge a truncated answer."""

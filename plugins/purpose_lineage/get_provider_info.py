@@ -52,6 +52,21 @@ def get_provider_info() -> dict[str, Any]:
                         "",
                         "/var/spool/purpose_lineage",
                     ),
+                    "api_key": {
+                        **_option(
+                            "Key that producers send to POST /api/v1/lineage (header X-API-Key, or "
+                            "Authorization: Bearer, as the OpenLineage HTTP transport's api_key auth does). "
+                            "Airflow tokens are accepted too. Empty means Airflow tokens only. "
+                            "The env var PURPOSE_LINEAGE_API_KEY overrides it.",
+                            "",
+                        ),
+                        "sensitive": True,
+                    },
+                    "spool_drain_interval": _option(
+                        "Seconds between replays of spooled store writes by the API server; 0 disables.",
+                        "30",
+                        type_="float",
+                    ),
                     "fingerprint_conn_id": _option(
                         "Airflow connection whose password is the HMAC key of identifier fingerprints.",
                         "purpose_lineage_fingerprint",

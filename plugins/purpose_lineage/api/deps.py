@@ -1,68 +1,121 @@
-"""FastAPI dependencies: the lineage store and Airflow login. The only api module importing Airflow.
+"""Dependencies shared by the routes: the lineage store and authentication.
 
-Interim version written on branch ``ui`` for the lineage page; the store branch owns this module.
+Authentication accepts either a configured API key (``X-API-Key: <key>`` or
+``Authorization: Bearer <key>``, which is what the OpenLineage HTTP transport's ``api_key``
+auth sends) or an Airflow token (Bearer header or the ``_token`` cookie of the Airflow UI)
+whose user may see plugin views. This is the only module of ``api`` that imports Airflow,
+and only on the first request that does not carry the API key.
+
+No ``from __future__ import annotations`` here: FastAPI reads these signatures at runtime.
 """
 
-import functools
-import os
-from pathlib import Path
+import hmac
+import logging
+import threading
 from typing import Annotated
 
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
-from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, requires_access_view
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from purpose_lineage.store import open_store
 from purpose_lineage.store.base import LineageStore
 
+log = logging.getLogger(__name__)
 
-@functools.cache
-def _store(url: str) -> LineageStore:
-    return open_store(url)
-
-
-def store_url() -> str:
-    """The store URL: ``PURPOSE_LINEAGE_STORE_URL``, ``[purpose_lineage] store_url``, or AIRFLOW_HOME."""
-    from airflow.configuration import conf
-
-    url = os.environ.get("PURPOSE_LINEAGE_STORE_URL") or conf.get("purpose_lineage", "store_url", fallback="")
-    if url:
-        return url
-    home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
-    return f"duckdb:///{home / 'purpose_lineage.duckdb'}"
+_bearer = HTTPBearer(auto_error=False, description="An Airflow token or the configured API key")
+_store_lock = threading.Lock()
 
 
-def get_store() -> LineageStore:
-    return _store(store_url())
+def get_store(request: Request) -> LineageStore:
+    """The app's store: ``app.state.lineage_store``, else opened from the Airflow config on first use."""
+    state = request.app.state
+    store = getattr(state, "lineage_store", None)
+    if store is None:
+        with _store_lock:
+            store = getattr(state, "lineage_store", None)
+            if store is None:
+                from purpose_lineage import config
+
+                store = open_store(config.store_url(), spool_dir=config.spool_dir())
+                state.lineage_store = store
+                _start_drainer(store, config.spool_drain_interval())
+    return store
 
 
 StoreDep = Annotated[LineageStore, Depends(get_store)]
 
-# 401 without a login, 403 without access to plugin views (Airflow's auth manager decides).
-requires_plugin_access = requires_access_view(AccessView.PLUGINS)
+
+def _start_drainer(store: LineageStore, interval: float) -> None:
+    """Replay spooled writes every ``interval`` seconds, so that they arrive when the store returns."""
+    if interval <= 0:
+        return
+
+    def loop() -> None:
+        while True:
+            threading.Event().wait(interval)
+            try:
+                if store.pending():
+                    store.drain()
+            except Exception:  # a side channel: never let it die
+                log.warning("replaying spooled lineage writes failed", exc_info=True)
+
+    threading.Thread(target=loop, name="purpose-lineage-drain", daemon=True).start()
 
 
-async def get_page_user(
+def _configured_key(request: Request) -> str:
+    key = getattr(request.app.state, "api_key", None)
+    if key is None:
+        try:
+            from purpose_lineage import config
+
+            key = config.api_key()
+        except Exception:  # no Airflow config available: no key
+            key = ""
+    return key or ""
+
+
+async def require_auth(
     request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> BaseUser | None:
-    """The logged-in user, or None when there is no valid login (the page then redirects to login).
-
-    Raises:
-        HTTPException: 403 when the user may not see plugin views.
-    """
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+) -> str:
+    """The caller's identity (``api-key`` or ``airflow:<user>``); 401/403 otherwise."""
+    key = _configured_key(request)
+    bearer = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+    for presented in (x_api_key, bearer):
+        if key and presented and hmac.compare_digest(presented.encode(), key.encode()):
+            return "api-key"
+    if x_api_key and not bearer:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid API key")
+    if not getattr(request.app.state, "airflow_auth", True):
+        raise _unauthorized()
     try:
-        user = await get_user(request, None, bearer)
-    except HTTPException as exc:
-        if exc.status_code in (status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN):
-            return None  # no, expired or invalid token: log in again
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+        from airflow.api_fastapi.core_api.security import get_user
+    except ImportError:
+        raise _unauthorized() from None
+    if bearer is None and not request.cookies.get("_token"):
+        raise _unauthorized()
+    try:
+        user = await get_user(request, None, credentials)
+        allowed = get_auth_manager().is_authorized_view(access_view=AccessView.PLUGINS, user=user)
+    except HTTPException:
         raise
-    if not get_auth_manager().is_authorized_view(access_view=AccessView.PLUGINS, user=user):
+    except Exception as exc:  # no auth manager outside the Airflow API server
+        log.warning("Airflow authentication unavailable", exc_info=True)
+        raise _unauthorized() from exc
+    if not allowed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
-    return user
+    return f"airflow:{user.get_name()}"
 
 
-PageUserDep = Annotated[BaseUser | None, Depends(get_page_user)]
+def _unauthorized() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "Not authenticated: send an Airflow token or the configured API key",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+AuthDep = Annotated[str, Depends(require_auth)]

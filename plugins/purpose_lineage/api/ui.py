@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from purpose_lineage.api.deps import PageUserDep, StoreDep, requires_plugin_access
+from purpose_lineage.api.deps import StoreDep, require_auth
 from purpose_lineage.api.ui_schemas import (
     AssertionInfo,
     ColumnDetail,
@@ -49,7 +50,28 @@ _MEDIA_TYPES = {
 }
 
 page_router = APIRouter(prefix="/ui", include_in_schema=False)  # checks the login itself, to redirect
-api_router = APIRouter(prefix="/ui", tags=["ui"], dependencies=[Depends(requires_plugin_access)])
+api_router = APIRouter(prefix="/ui", tags=["ui"], dependencies=[Depends(require_auth)])
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def page_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> str | None:
+    """The caller (see :func:`require_auth`), or None without a valid login: the page then redirects.
+
+    Raises:
+        HTTPException: 403 when the user may not see plugin views.
+    """
+    try:
+        return await require_auth(request, credentials, None)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            return None
+        raise
+
+
+PageUserDep = Annotated[str | None, Depends(page_user)]
 
 
 def data_docs_url() -> str | None:

@@ -33,9 +33,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from purpose_lineage.core.model import ColumnRef, Edge, Tag, TagSource, Violation, normalize_table
+
+if TYPE_CHECKING:
+    from purpose_lineage.store.batch import Batch
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_DEPTH = 20  # as Marquez
@@ -224,9 +227,14 @@ class LineageStore(ABC):
         ``outputs`` default to the edges' source and target tables.
 
         Returns:
-            True if the event was applied now, False if it was already stored (a replay)
-            or was spooled for later (see :meth:`pending`).
+            True if the event is in the store when this returns (applied now, or already
+            there: a replay changes nothing), False if it waits in the spool (see :meth:`pending`).
         """
+
+    @abstractmethod
+    def record_batch(self, batch: Batch) -> bool:
+        """Write a prepared :class:`~purpose_lineage.store.batch.Batch` (e.g. a parsed OpenLineage
+        event) in one transaction; same contract and return value as :meth:`record_lineage`."""
 
     @abstractmethod
     def record_tags(self, tags: Iterable[Tag]) -> None:

@@ -1,0 +1,285 @@
+"""Apply one :class:`~purpose_lineage.store.batch.Batch` inside an open transaction.
+
+SQL here is accepted by DuckDB and PostgreSQL alike: ``?`` placeholders (the PostgreSQL
+connection rewrites them), ``INSERT ... ON CONFLICT``, ``unnest(?::T[])`` for id lists.
+Rows are sorted before insertion so that concurrent PostgreSQL writers take row locks in
+the same order and cannot deadlock each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from purpose_lineage.store.base import utcnow
+from purpose_lineage.store.batch import ROWS, Batch, naive_utc, normalize_column
+
+CHUNK = 500  # rows per multi-row INSERT
+
+
+class Conn(Protocol):
+    dialect: str
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+
+    def x(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+
+def insert_rows(c: Conn, head: str, width: int, rows: Iterable[Sequence[Any]], tail: str = "") -> None:
+    """``head VALUES (...), (...) tail`` in chunks of :data:`CHUNK` rows."""
+    rows = list(rows)
+    one = "(" + ",".join("?" * width) + ")"
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
+        c.x(f"{head} VALUES {','.join([one] * len(chunk))} {tail}", [v for r in chunk for v in r])
+
+
+def ensure_datasets(c: Conn, tables: dict[str, str], explicit: set[str], now: Any) -> dict[str, int]:
+    """Dataset ids by name, creating missing datasets. Namespaces given explicitly win over 'default'."""
+    if not tables:
+        return {}
+    rows = sorted((name, ns if name in explicit else "default", now) for name, ns in tables.items())
+    insert_rows(
+        c,
+        "INSERT INTO pl_datasets (name, namespace, created_at)",
+        3,
+        rows,
+        "ON CONFLICT (name) DO UPDATE SET namespace = CASE WHEN excluded.namespace <> 'default' "
+        "THEN excluded.namespace ELSE pl_datasets.namespace END",
+    )
+    got = c.q("SELECT name, id FROM pl_datasets WHERE name IN (SELECT unnest(?::TEXT[]))", [sorted(tables)])
+    return {name: int(i) for name, i in got}
+
+
+def ensure_columns(c: Conn, ds: dict[str, int], columns: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Column ids by (table, stored name), creating missing columns and every table's row set."""
+    cols = set(columns) | {(t, ROWS) for t in ds}
+    rows = sorted((ds[t], name) for t, name in cols)
+    insert_rows(
+        c, "INSERT INTO pl_columns (dataset_id, name)", 2, rows, "ON CONFLICT (dataset_id, name) DO NOTHING"
+    )
+    by_id = {i: t for t, i in ds.items()}
+    got = c.q(
+        "SELECT c.dataset_id, c.name, c.id FROM pl_columns c "
+        "JOIN (SELECT unnest(?::BIGINT[]) AS d, unnest(?::TEXT[]) AS n) v "
+        "ON c.dataset_id = v.d AND c.name = v.n",
+        [[r[0] for r in rows], [r[1] for r in rows]],
+    )
+    return {(by_id[int(d)], name): int(i) for d, name, i in got}
+
+
+def apply_batch(c: Conn, b: Batch) -> bool:
+    """Write ``b``; False if its run event was already stored (then nothing is written)."""
+    return apply_batches(c, [b])[0]
+
+
+def apply_batches(c: Conn, batches: Sequence[Batch]) -> list[bool]:
+    """Write many batches with one statement per table (a drain merges what waits in the spool).
+
+    Returns, per batch, False if its run event was already stored (or repeated earlier in
+    ``batches``): such a batch writes nothing.
+    """
+    now = naive_utc(utcnow())
+    fresh = _fresh_events(c, batches, now)
+    todo = [b for b, ok in zip(batches, fresh, strict=True) if ok]
+    if not todo:
+        return fresh
+    tables: dict[str, str] = {}
+    explicit: set[str] = set()
+    columns: set[tuple[str, str]] = set()
+    for b in todo:
+        for name, ns in b.tables.items():
+            if name not in tables or ns != "default":
+                tables[name] = ns
+        explicit.update(d.table for d in b.datasets)
+        columns |= b.columns
+    ds = ensure_datasets(c, tables, explicit, now)
+    col = ensure_columns(c, ds, columns)
+
+    def cid(table: str, column: str | None) -> int:
+        return col[(table, normalize_column(column))]
+
+    edges: dict[tuple[int, int, str], tuple[bool, str | None]] = {}
+    edge_runs: set[tuple[int, int, str, str]] = set()
+    tags: dict[tuple, str | None] = {}
+    for b in todo:
+        for e in b.edges:
+            key = (
+                cid(e.source.table, e.source.column),
+                cid(e.target.table, e.target.column),
+                e.subtype.value,
+            )
+            masking, desc = edges.get(key, (True, None))
+            edges[key] = (masking and e.masking, e.description or desc)
+            if b.run is not None:
+                edge_runs.add((*key, b.run.run_id))
+        for t in b.tags:
+            origin = cid(t.origin.table, t.origin.column) if t.origin else 0
+            key = (cid(t.column.table, t.column.column), t.category, t.purpose, t.source.value, origin)
+            tags[key] = t.run_id or tags.get(key)
+    insert_rows(
+        c,
+        "INSERT INTO pl_edges (source_id, target_id, subtype, masking, description, created_at)",
+        6,
+        [(*k, m, d, now) for k, (m, d) in sorted(edges.items())],
+        # masked only while every producer says masked; a plain copy anywhere wins (fail closed)
+        "ON CONFLICT (source_id, target_id, subtype) DO UPDATE SET "
+        "masking = pl_edges.masking AND excluded.masking, "
+        "description = COALESCE(excluded.description, pl_edges.description)",
+    )
+    by_col = {i: ds[t] for (t, _), i in col.items()}
+    insert_rows(
+        c,
+        "INSERT INTO pl_dataset_edges (source_dataset_id, target_dataset_id)",
+        2,
+        sorted({(by_col[s], by_col[t]) for s, t, _ in edges}),
+        "ON CONFLICT DO NOTHING",
+    )
+    insert_rows(
+        c,
+        "INSERT INTO pl_edge_runs (source_id, target_id, subtype, run_id)",
+        4,
+        sorted(edge_runs),
+        "ON CONFLICT DO NOTHING",
+    )
+    insert_rows(
+        c,
+        "INSERT INTO pl_tags "
+        "(column_id, category, purpose, source, origin_id, run_id, first_seen, last_seen)",
+        8,
+        [(*k, run_id, now, now) for k, run_id in sorted(tags.items(), key=lambda kv: kv[0])],
+        "ON CONFLICT (column_id, category, purpose, source, origin_id) DO UPDATE SET "
+        "run_id = COALESCE(excluded.run_id, pl_tags.run_id), last_seen = excluded.last_seen",
+    )
+    _record_runs(c, todo, ds)
+    checks = {
+        (a.run_id or "", ds[a.table], normalize_column(a.column), a.assertion): a
+        for b in todo
+        for a in b.assertions
+    }
+    insert_rows(
+        c,
+        "INSERT INTO pl_assertions "
+        "(run_id, dataset_id, column_name, assertion, success, severity, recorded_at)",
+        7,
+        [(*k, a.success, a.severity, now) for k, a in sorted(checks.items(), key=lambda kv: kv[0])],
+        "ON CONFLICT (run_id, dataset_id, column_name, assertion) DO UPDATE SET "
+        "success = excluded.success, severity = excluded.severity",
+    )
+    verdicts = {(v.run_id, v.task_id, v.sink, naive_utc(v.checked_at)): v for b in todo for v in b.verdicts}
+    insert_rows(
+        c,
+        "INSERT INTO pl_verdicts "
+        "(run_id, dag_id, task_id, sink, passed, violations, affected_count, checked_at)",
+        8,
+        [
+            (
+                rid,
+                v.dag_id,
+                task,
+                sink,
+                v.passed,
+                json.dumps(list(v.violations), sort_keys=True),
+                v.affected_count,
+                at,
+            )
+            for (rid, task, sink, at), v in sorted(verdicts.items(), key=lambda kv: kv[0])
+        ],
+        "ON CONFLICT DO NOTHING",
+    )
+    return fresh
+
+
+def _fresh_events(c: Conn, batches: Sequence[Batch], now: Any) -> list[bool]:
+    """Insert the batches' run events; True for a batch without a run or whose event is new."""
+    keys = {}
+    for b in batches:
+        if b.run is not None:
+            keys.setdefault((b.run.run_id, b.run.event_type, naive_utc(b.run.event_time)), None)
+    inserted: set[tuple] = set()
+    rows = sorted(keys)
+    one = "(?,?,?,?)"
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
+        got = c.q(
+            "INSERT INTO pl_run_events (run_id, event_type, event_time, received_at) "
+            f"VALUES {','.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
+            "RETURNING run_id, event_type, event_time",
+            [v for r in chunk for v in (*r, now)],
+        )
+        inserted.update((rid, et, _naive(at)) for rid, et, at in got)
+    out, seen = [], set()
+    for b in batches:
+        if b.run is None:
+            out.append(True)
+            continue
+        key = (b.run.run_id, b.run.event_type, naive_utc(b.run.event_time))
+        out.append(key in inserted and key not in seen)
+        seen.add(key)
+    return out
+
+
+def _naive(value: Any) -> Any:
+    return value.replace(tzinfo=None) if getattr(value, "tzinfo", None) else value
+
+
+def _record_runs(c: Conn, batches: Sequence[Batch], ds: dict[str, int]) -> None:
+    # one row per run: merge its events here (an upsert may not touch a row twice in one statement)
+    runs: dict[str, list] = {}
+    roles: set[tuple[str, int, str]] = set()
+    for b in batches:
+        r = b.run
+        if r is None:
+            continue
+        at = naive_utc(r.event_time)
+        ended = at if r.event_type in ("COMPLETE", "FAIL", "ABORT") else None
+        row = [
+            r.run_id,
+            r.job_namespace,
+            r.job_name,
+            r.dag_id,
+            r.task_id,
+            r.event_type,
+            at,
+            at,
+            ended,
+            r.producer,
+        ]
+        old = runs.get(r.run_id)
+        if old is not None:
+            if old[6] > at:
+                row[5], row[6] = old[5], old[6]
+            row[7] = min(old[7], at)
+            row[8] = max(x for x in (old[8], ended) if x is not None) if (old[8] or ended) else None
+            row[2] = old[2] or row[2]
+            for i in (3, 4, 9):
+                row[i] = old[i] if old[i] is not None else row[i]
+        runs[r.run_id] = row
+        roles |= {(r.run_id, ds[t], "input") for t in b.inputs} | {
+            (r.run_id, ds[t], "output") for t in b.outputs
+        }
+    insert_rows(
+        c,
+        "INSERT INTO pl_runs (run_id, job_namespace, job_name, dag_id, task_id, state, state_time, "
+        "started_at, ended_at, producer)",
+        10,
+        [runs[k] for k in sorted(runs)],
+        "ON CONFLICT (run_id) DO UPDATE SET "
+        "state = CASE WHEN excluded.state_time >= pl_runs.state_time "
+        "THEN excluded.state ELSE pl_runs.state END, "
+        "state_time = GREATEST(pl_runs.state_time, excluded.state_time), "
+        "started_at = LEAST(pl_runs.started_at, excluded.started_at), "
+        "ended_at = GREATEST(pl_runs.ended_at, excluded.ended_at), "
+        "job_name = CASE WHEN pl_runs.job_name = '' THEN excluded.job_name ELSE pl_runs.job_name END, "
+        "dag_id = COALESCE(pl_runs.dag_id, excluded.dag_id), "
+        "task_id = COALESCE(pl_runs.task_id, excluded.task_id), "
+        "producer = COALESCE(pl_runs.producer, excluded.producer)",
+    )
+    insert_rows(
+        c,
+        "INSERT INTO pl_run_datasets (run_id, dataset_id, role)",
+        3,
+        sorted(roles),
+        "ON CONFLICT DO NOTHING",
+    )

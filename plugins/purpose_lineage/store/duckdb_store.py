@@ -1,0 +1,120 @@
+"""DuckDB backend: one file, no server (the default).
+
+A DuckDB file admits one writing process at a time, and Airflow runs each task in its own
+process. So the store never keeps the file open: every read or write takes an exclusive
+``flock`` on ``<file>.lock``, opens the file, works, and closes it (tens of ms). Writes go
+to the spool first; the process that holds the lock applies every pending file. A file
+opened by a foreign program (a DuckDB shell, a notebook) makes writes wait in the spool
+and reads raise StoreError after ``read_wait`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from purpose_lineage.errors import StoreError
+from purpose_lineage.store.spool import file_lock
+from purpose_lineage.store.sql import Busy, SqlStore, Unavailable
+
+
+def duckdb_path(url: str) -> Path:
+    """The file of a ``duckdb:///relative`` or ``duckdb:////absolute`` URL (SQLAlchemy's form).
+
+    >>> str(duckdb_path("duckdb:////tmp/lineage.duckdb"))
+    '/tmp/lineage.duckdb'
+    """
+    if not url.lower().startswith("duckdb:///"):
+        raise StoreError("a DuckDB store URL looks like duckdb:///relative/path or duckdb:////absolute/path")
+    path = url[len("duckdb:///") :].split("?", 1)[0]
+    if not path or path == ":memory:":
+        raise StoreError("the DuckDB lineage store needs a file (many processes share it), not :memory:")
+    return Path(path)
+
+
+class _Conn:
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def x(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(sql, list(params))
+
+    def begin(self) -> None:
+        self.con.begin()
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def rollback(self) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self.con.rollback()
+
+
+class DuckDBStore(SqlStore):
+    dialect = "duckdb"
+    spool_first = True
+
+    def __init__(self, url: str, *, spool_dir: Path | None = None):
+        self.path = duckdb_path(url).expanduser().absolute()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._thread_lock = threading.Lock()
+        super().__init__(url, spool_dir=spool_dir)
+
+    def _default_spool_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".spool")
+
+    def _drain_lock(self, wait: float) -> contextlib.AbstractContextManager[bool]:
+        return _always()  # the session's file lock already excludes other drainers
+
+    @contextlib.contextmanager
+    def _session(self, wait: float) -> Iterator[_Conn]:
+        lock = self._thread_lock
+        if not (lock.acquire(timeout=wait) if wait > 0 else lock.acquire(blocking=False)):
+            raise Busy("another thread of this process is using the store")
+        try:
+            with file_lock(self.lock_path, wait) as got:
+                if not got:
+                    raise Busy("another process holds the lineage store lock")
+                con = self._connect(wait)
+                try:
+                    yield _Conn(con)
+                finally:
+                    con.close()
+        finally:
+            lock.release()
+
+    def _connect(self, wait: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + wait
+        delay = 0.01
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:  # locked by a program outside this store
+                if time.monotonic() >= deadline:
+                    raise Unavailable(f"cannot open {self.path.name}: {exc}") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+
+    def _classify(self, exc: BaseException) -> str:
+        if isinstance(exc, duckdb.IOException):
+            return "unavailable"
+        if isinstance(exc, duckdb.TransactionException):
+            return "retry"
+        return "fatal"
+
+
+@contextlib.contextmanager
+def _always() -> Iterator[bool]:
+    yield True
