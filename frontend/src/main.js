@@ -33,6 +33,7 @@ const state = {
   selected: null,
   baseLayouts: new Map(),
   timings: {},
+  renders: 0, // finished draws: tests wait on it
 };
 
 let cy = null;
@@ -279,7 +280,7 @@ function elementsFor(entries, view, positions) {
       els.push({
         group: 'nodes',
         data: {
-          id, dataset: ds.id, column: n.kind === 'rows' ? null : n.name, label: n.name,
+          id, dataset: ds.id, table: ds.table, column: n.kind === 'rows' ? null : n.name, label: n.name,
           w: e.rowWidth, tw: COL_W - 14, tmx: (COL_W - e.rowWidth) / 2, color: badges.length ? purposeColor(badges[0].purpose) : '#cbd5e1',
         },
         classes: cls.join(' '),
@@ -346,6 +347,7 @@ async function render({ fit = true } = {}) {
   setStatus(`${total.datasets} datasets · ${total.columns} columns · ${total.edges} edges` +
     (violating ? ` · ${violating} violating` : '') + ` · drawn in ${Math.round(now() - t0)} ms`);
   if (state.selected && !cy.getElementById(state.selected).length) state.selected = null;
+  state.renders += 1;
 }
 
 /** Bring the graph to `els`: remove what went, add what came, update what changed. */

@@ -28,9 +28,17 @@ from purpose_lineage.api.ui_schemas import (
     NodeRun,
     TagProvenance,
 )
-from purpose_lineage.api.ui_view import MAX_DEPTH, Filters, airflow_run_id, build_graph, verdict_out
+from purpose_lineage.api.ui_view import (
+    MAX_DEPTH,
+    Filters,
+    airflow_run_id,
+    build_graph,
+    merge_snapshots,
+    verdict_out,
+)
 from purpose_lineage.core.model import normalize_table
 from purpose_lineage.errors import StoreError
+from purpose_lineage.store.base import GraphSnapshot, LineageStore
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +147,7 @@ def graph(
         direction=direction,
     )
     try:
-        snapshot = store.graph(dag_id=filters.dag_id, run_id=filters.run_id)
+        snapshot = _snapshot(store, filters.dag_id, filters.run_id)
     except StoreError as exc:
         raise _unavailable(exc) from exc
     # serialised here, unvalidated: tens of thousands of edges (the shape is GraphResponse, tested)
@@ -220,6 +228,22 @@ def node(table: str, store: StoreDep, docs: DataDocsDep, column: str | None = No
 ui_router = APIRouter()
 ui_router.include_router(page_router)
 ui_router.include_router(api_router)
+
+
+def _snapshot(store: LineageStore, dag_id: str | None, run_id: str | None) -> GraphSnapshot:
+    """The store's graph for a DAG and/or run; ``run_id`` may be the store's or Airflow's DAG run id.
+
+    The run tab passes Airflow's DAG run id, while operators record one run per task
+    (``dag/run/task``): those task runs, and the verdicts of that DAG run, make up its graph.
+    """
+    snapshot = store.graph(dag_id=dag_id, run_id=run_id)
+    if not run_id or not dag_id or snapshot.runs or snapshot.verdicts or snapshot.edges:
+        return snapshot
+    whole = store.graph(dag_id=dag_id)
+    task_runs = [r.run_id for r in whole.runs if airflow_run_id(r.run_id, r.dag_id, r.task_id) == run_id]
+    verdicts = [v for v in whole.verdicts if airflow_run_id(v.run_id, v.dag_id, v.task_id) == run_id]
+    parts = [store.graph(dag_id=dag_id, run_id=r) for r in task_runs]
+    return merge_snapshots(parts, verdicts=verdicts)
 
 
 def _page_headers() -> dict[str, str]:

@@ -31,7 +31,7 @@ from purpose_lineage.api.ui_schemas import (
     ViolationInfo,
 )
 from purpose_lineage.core.model import normalize_table
-from purpose_lineage.store.base import GraphSnapshot, RunRecord, Verdict
+from purpose_lineage.store.base import DatasetInfo, GraphSnapshot, RunRecord, Verdict
 
 DIRECTIONS = ("both", "upstream", "downstream")
 MAX_DEPTH = 50
@@ -183,6 +183,36 @@ def build_graph(
         },
         "data_docs_url": data_docs_url,
     }
+
+
+def merge_snapshots(
+    parts: Iterable[GraphSnapshot], *, verdicts: Iterable[Verdict] | None = None
+) -> GraphSnapshot:
+    """One snapshot of several (e.g. the task runs of one DAG run); datasets merge their columns."""
+    parts = list(parts)
+    datasets: dict[str, DatasetInfo] = {}
+    for part in parts:
+        for ds in part.datasets:
+            old = datasets.get(ds.table)
+            cols = (
+                ds.columns
+                if old is None
+                else old.columns + tuple(c for c in ds.columns if c not in old.columns)
+            )
+            datasets[ds.table] = DatasetInfo(ds.table, cols, ds.namespace if old is None else old.namespace)
+
+    def union(attr: str) -> tuple:
+        return tuple(dict.fromkeys(x for part in parts for x in getattr(part, attr)))
+
+    runs = {r.run_id: r for part in parts for r in part.runs}
+    return GraphSnapshot(
+        datasets=tuple(datasets.values()),
+        edges=union("edges"),
+        tags=union("tags"),
+        runs=tuple(runs.values()),
+        verdicts=union("verdicts") if verdicts is None else tuple(verdicts),
+        assertions=union("assertions"),
+    )
 
 
 def run_out(run: RunRecord) -> RunInfoOut:
