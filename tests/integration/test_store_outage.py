@@ -162,14 +162,12 @@ def test_postgres_connection_killed_reconnects_without_spooling(tmp_path: Path):
     store = open_store(PG_URL, spool_dir=tmp_path / "spool")
     evs = events(2)
     assert store.record_lineage(*evs[0], [PHONE])
+    pid = store._conn.get_backend_pid()  # the store's own server process, nobody else's
     killer = psycopg2.connect(PG_URL)
     killer.autocommit = True
     with killer.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'purpose_lineage' AND pid <> pg_backend_pid()"
-        )
-        assert cur.fetchall()
+        cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cur.fetchall() == [(True,)]
     killer.close()
     assert store.record_lineage(*evs[1], [PHONE]) is True
     assert_everything_once(PG_URL, store, evs)

@@ -1,7 +1,7 @@
 """Store fixtures (a pytest plugin, see tests/conftest.py): the same tests run on DuckDB and PostgreSQL.
 
-PostgreSQL tests use the database ``pl_store`` (override with PURPOSE_LINEAGE_TEST_PG_URL),
-emptied before each test.
+PostgreSQL tests use a schema of their own in the database ``pl_store`` (override with
+PURPOSE_LINEAGE_TEST_PG_URL), emptied before each test.
 """
 
 from __future__ import annotations

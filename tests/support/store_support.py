@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import threading
 from pathlib import Path
 
-PG_URL = os.environ.get("PURPOSE_LINEAGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/pl_store")
-PG_TABLES = (
-    "pl_schema_version pl_datasets pl_columns pl_edges pl_edge_runs pl_dataset_edges pl_tags pl_runs "
-    "pl_run_events pl_run_datasets pl_assertions pl_verdicts"
-).split()
+# Each test session gets its own schema in the database, so that sessions running at once (other
+# checkouts run these tests too) never share tables.
+PG_DATABASE_URL = os.environ.get(
+    "PURPOSE_LINEAGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/pl_store"
+)
+PG_SCHEMA = f"pl_test_{os.getpid()}"
+PG_URL = f"{PG_DATABASE_URL}?options=-csearch_path%3D{PG_SCHEMA}"
 PLUGINS = str(Path(__file__).resolve().parents[2] / "plugins")
 
 
@@ -26,14 +29,29 @@ def pg_reachable(url: str = PG_URL) -> bool:
 
 
 def reset_postgres(url: str = PG_URL) -> None:
+    """An empty schema for this test session (dropped again when the session ends)."""
     import psycopg2
 
-    conn = psycopg2.connect(url, connect_timeout=3)
+    conn = psycopg2.connect(PG_DATABASE_URL, connect_timeout=3)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {', '.join(PG_TABLES)} CASCADE")
-        cur.execute("DROP SEQUENCE IF EXISTS pl_dataset_seq, pl_column_seq CASCADE")
+        cur.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        cur.execute(f"CREATE SCHEMA {PG_SCHEMA}")
     conn.close()
+    atexit.register(_drop_schema)
+
+
+def _drop_schema() -> None:
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(PG_DATABASE_URL, connect_timeout=3)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        conn.close()
+    except psycopg2.Error:
+        pass
 
 
 def count(url: str, sql: str) -> int:
@@ -49,7 +67,7 @@ def count(url: str, sql: str) -> int:
             con.close()
     import psycopg2
 
-    conn = psycopg2.connect(url.replace("postgresql+psycopg2", "postgresql"), connect_timeout=3)
+    conn = psycopg2.connect(url, connect_timeout=3)
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -71,8 +89,12 @@ class TcpProxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
 
-    def url(self, database: str = "pl_store") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self) -> str:
+        """PG_URL, through the proxy."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(PG_URL)
+        return parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{self.port}").geturl()
 
     def start(self) -> None:
         server = socket.socket()

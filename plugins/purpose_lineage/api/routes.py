@@ -27,7 +27,7 @@ from purpose_lineage.api.schemas import (
 )
 from purpose_lineage.core.model import ColumnRef, Edge, TagSource, normalize_table
 from purpose_lineage.errors import PathLimitError, StoreError
-from purpose_lineage.store.base import DEFAULT_DEPTH, DEFAULT_MAX_PATHS
+from purpose_lineage.store.base import DEFAULT_DEPTH, DEFAULT_MAX_PATHS, ref_key
 
 lineage_router = APIRouter(prefix="/api/v1", tags=["lineage"], dependencies=[Depends(require_auth)])
 
@@ -44,7 +44,7 @@ def _closure(store, table: str, column: str | None, depth: int, up: bool) -> Clo
         edges = store.upstream(root, depth) if up else store.downstream(root, depth)
     except StoreError as exc:
         raise _unavailable(exc) from None
-    cols = sorted({e.source if up else e.target for e in edges})
+    cols = sorted({e.source if up else e.target for e in edges}, key=ref_key)
     return ClosureResponse(
         root=ColumnRefModel.of(root),
         direction="upstream" if up else "downstream",

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "purpose_lineage.cli.taxonomy_cmd",
-)
+COMMAND_MODULES: tuple[str, ...] = ("purpose_lineage.cli.taxonomy_cmd",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -77,6 +77,38 @@ def as_column_ref(ref: ColumnRef | str) -> ColumnRef:
     return ColumnRef(normalize_table(ref), None)
 
 
+def ref_key(ref: ColumnRef) -> tuple:
+    """Sort key of a column reference; a table's row set (column ``None``) sorts first."""
+    return (ref.table, ref.column is not None, ref.column or "")
+
+
+def edge_key(edge: Edge) -> tuple:
+    """Sort key of an edge: stores return edges in this order.
+
+    >>> x = ColumnRef("a", "x")
+    >>> e = [Edge(x, ColumnRef("b", "y"), "IDENTITY"), Edge(x, ColumnRef("b", None), "JOIN")]
+    >>> [str(x.target) for x in sorted(e, key=edge_key)]
+    ['b', 'b.y']
+    """
+    return (
+        ref_key(edge.source),
+        ref_key(edge.target),
+        str(edge.subtype),
+        edge.masking,
+        edge.description or "",
+    )
+
+
+def tag_key(tag: Tag) -> tuple:
+    """Sort key of a tag: stores return tags in this order."""
+    origin = ref_key(tag.origin) if tag.origin is not None else ()
+    return (ref_key(tag.column), tag.category, tag.purpose, str(tag.source), origin, tag.run_id or "")
+
+
+def path_key(path: Sequence[Edge]) -> list:
+    return [edge_key(e) for e in path]
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """One OpenLineage run event: the idempotency key of a ``record_lineage`` call.

@@ -36,6 +36,17 @@ def dsn(url: str) -> str:
     return "postgresql://" + rest
 
 
+def url_options(url: str) -> str:
+    """The ``options`` query parameter of a libpq URI, e.g. a ``search_path`` for the store's tables.
+
+    >>> url_options("postgresql://h/db?options=-csearch_path%3Dlineage")
+    '-csearch_path=lineage'
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    return " ".join(parse_qs(urlsplit(url).query).get("options", []))
+
+
 class _Conn:
     dialect = "postgresql"
 
@@ -84,8 +95,9 @@ class PostgresStore(SqlStore):
                     self._conn = psycopg2.connect(
                         self.dsn,
                         connect_timeout=CONNECT_TIMEOUT,
-                        options=f"-c lock_timeout={self.lock_timeout_ms} "
-                        f"-c statement_timeout={self.statement_timeout_ms}",
+                        # libpq lets keyword options win over the URI's: keep the URI's (search_path)
+                        options=f"{url_options(self.dsn)} -c lock_timeout={self.lock_timeout_ms} "
+                        f"-c statement_timeout={self.statement_timeout_ms}".strip(),
                         application_name="purpose_lineage",
                     )
                 except psycopg2.Error as exc:

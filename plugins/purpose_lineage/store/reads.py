@@ -8,7 +8,15 @@ from datetime import datetime
 
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
 from purpose_lineage.store.apply import Conn
-from purpose_lineage.store.base import Assertion, DatasetInfo, RunRecord, Verdict, as_utc
+from purpose_lineage.store.base import (
+    Assertion,
+    DatasetInfo,
+    RunRecord,
+    Verdict,
+    as_utc,
+    edge_key,
+    path_key,
+)
 from purpose_lineage.store.batch import ROWS, normalize_column
 from purpose_lineage.store.paths import IdGraph
 
@@ -26,24 +34,57 @@ TAG_NAMES = (
     "LEFT JOIN pl_columns oc ON oc.id = t.origin_id LEFT JOIN pl_datasets od ON od.id = oc.dataset_id"
 )
 
-# one BFS level: edges into the frontier (and into the row sets of the frontier's tables)
-UP_LEVEL = (
-    "WITH f AS (SELECT unnest(?::BIGINT[]) AS id), "
-    "t AS (SELECT id FROM f UNION SELECT r.id FROM f JOIN pl_columns c ON c.id = f.id "
-    "JOIN pl_columns r ON r.dataset_id = c.dataset_id AND r.name = '') "
-    f"SELECT {EDGE_COLS} FROM pl_edges e JOIN t ON e.target_id = t.id"
+# The closure in one statement. A step upstream from column w follows the edges into w and into
+# the row set of w's table; a step downstream from a row set leaves through every column of its table.
+# UNION (not ALL) and the depth bound keep cycles finite.
+UP_CLOSURE = (
+    "WITH RECURSIVE walk(id, d) AS ("
+    " SELECT id, 0 FROM (SELECT unnest(?::BIGINT[]) AS id) s"
+    " UNION"
+    " SELECT e.source_id, w.d + 1 FROM walk w"
+    " JOIN pl_columns c ON c.id = w.id"
+    " JOIN pl_columns r ON r.dataset_id = c.dataset_id AND (r.id = c.id OR r.name = '')"
+    " JOIN pl_edges e ON e.target_id = r.id"
+    " WHERE w.d < ?), "
+    "hit AS (SELECT DISTINCT r.id FROM walk w JOIN pl_columns c ON c.id = w.id"
+    " JOIN pl_columns r ON r.dataset_id = c.dataset_id AND (r.id = c.id OR r.name = '') WHERE w.d < ?) "
+    f"{EDGE_NAMES} JOIN hit ON e.target_id = hit.id"
 )
-# edges out of the frontier (a row set leaves through every column of its table)
-DOWN_LEVEL = (
-    "WITH f AS (SELECT unnest(?::BIGINT[]) AS id), "
-    "s AS (SELECT id FROM f UNION SELECT c.id FROM f JOIN pl_columns r ON r.id = f.id AND r.name = '' "
-    "JOIN pl_columns c ON c.dataset_id = r.dataset_id) "
-    f"SELECT {EDGE_COLS} FROM pl_edges e JOIN s ON e.source_id = s.id"
+DOWN_CLOSURE = (
+    "WITH RECURSIVE walk(id, d) AS ("
+    " SELECT id, 0 FROM (SELECT unnest(?::BIGINT[]) AS id) s"
+    " UNION"
+    " SELECT e.target_id, w.d + 1 FROM walk w"
+    " JOIN pl_columns c ON c.id = w.id"
+    " JOIN pl_columns s ON s.dataset_id = c.dataset_id AND (s.id = c.id OR c.name = '')"
+    " JOIN pl_edges e ON e.source_id = s.id"
+    " WHERE w.d < ?), "
+    "hit AS (SELECT DISTINCT s.id FROM walk w JOIN pl_columns c ON c.id = w.id"
+    " JOIN pl_columns s ON s.dataset_id = c.dataset_id AND (s.id = c.id OR c.name = '') WHERE w.d < ?) "
+    f"{EDGE_NAMES} JOIN hit ON e.source_id = hit.id"
+)
+# table-level distances over pl_dataset_edges (small): ancestors of one table, by name
+ANCESTORS = (
+    "WITH RECURSIVE walk(id, d) AS ("
+    " SELECT id, 0 FROM pl_datasets WHERE name = ?"
+    " UNION"
+    " SELECT de.source_dataset_id, w.d + 1 FROM walk w"
+    " JOIN pl_dataset_edges de ON de.target_dataset_id = w.id WHERE w.d < ?) "
+    "SELECT id, min(d) FROM walk GROUP BY id"
+)
+# descendants of some tables, staying among the given tables
+DESCENDANTS = (
+    "WITH RECURSIVE within(id) AS (SELECT unnest(?::BIGINT[])), "
+    "walk(id, d) AS ("
+    " SELECT id, 0 FROM (SELECT unnest(?::BIGINT[]) AS id) s"
+    " UNION"
+    " SELECT de.target_dataset_id, w.d + 1 FROM walk w"
+    " JOIN pl_dataset_edges de ON de.source_dataset_id = w.id"
+    " JOIN within x ON x.id = de.target_dataset_id WHERE w.d < ?) "
+    "SELECT id, min(d) FROM walk GROUP BY id"
 )
 
 RUN_COLS = "r.run_id, r.job_namespace, r.job_name, r.dag_id, r.task_id, r.state, r.started_at, r.ended_at"
-
-IdEdge = tuple[int, int, str, bool, str | None]
 
 
 def ref(table: str, column: str) -> ColumnRef:
@@ -82,63 +123,12 @@ def column_ids(c: Conn, target: ColumnRef) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def names(c: Conn, ids: Iterable[int]) -> dict[int, ColumnRef]:
-    rows = c.q(
-        "SELECT c.id, d.name, c.name FROM pl_columns c JOIN pl_datasets d ON d.id = c.dataset_id "
-        "WHERE c.id IN (SELECT unnest(?::BIGINT[]))",
-        [sorted(set(ids))],
-    )
-    return {int(i): ref(t, col) for i, t, col in rows}
-
-
-def to_edges(c: Conn, id_edges: Iterable[IdEdge]) -> list[Edge]:
-    id_edges = list(id_edges)
-    refs = names(c, [n for e in id_edges for n in e[:2]])
-    return sorted({Edge(refs[s], refs[t], Subtype(sub), bool(m), d) for s, t, sub, m, d in id_edges})
-
-
-def closure(c: Conn, start: list[int], depth: int, *, up: bool) -> list[IdEdge]:
-    """Level-by-level BFS, one query per level; returns the edges met within ``depth`` hops."""
-    seen = set(start)
-    frontier = sorted(seen)
-    found: dict[tuple, IdEdge] = {}
-    for _ in range(depth):
-        if not frontier:
-            break
-        nxt = []
-        for s, t, sub, m, d in c.q(UP_LEVEL if up else DOWN_LEVEL, [frontier]):
-            s, t = int(s), int(t)
-            found[(s, t, sub)] = (s, t, sub, bool(m), d)
-            n = s if up else t
-            if n not in seen:
-                seen.add(n)
-                nxt.append(n)
-        frontier = nxt
-    return list(found.values())
-
-
-def dataset_levels(c: Conn, start: Iterable[int], depth: int, *, up: bool, within: set[int] | None = None):
-    """Table-level BFS over ``pl_dataset_edges``: {dataset id: fewest hops from ``start``}."""
-    dist = {d: 0 for d in start}
-    frontier = sorted(dist)
-    sql = (
-        "SELECT DISTINCT source_dataset_id FROM pl_dataset_edges WHERE target_dataset_id IN "
-        "(SELECT unnest(?::BIGINT[]))"
-        if up
-        else "SELECT DISTINCT target_dataset_id FROM pl_dataset_edges WHERE source_dataset_id IN "
-        "(SELECT unnest(?::BIGINT[]))"
-    )
-    for level in range(1, depth + 1):
-        if not frontier:
-            break
-        nxt = []
-        for (d,) in c.q(sql, [frontier]):
-            d = int(d)
-            if d not in dist and (within is None or d in within):
-                dist[d] = level
-                nxt.append(d)
-        frontier = nxt
-    return dist
+def closure(c: Conn, start: list[int], depth: int, *, up: bool) -> list[Edge]:
+    """Edges met within ``depth`` hops upstream (or downstream) of the ``start`` column ids."""
+    if not start or depth == 0:
+        return []
+    rows = c.q(UP_CLOSURE if up else DOWN_CLOSURE, [sorted(set(start)), depth, depth])
+    return sorted({edge(r) for r in rows}, key=edge_key)
 
 
 def purpose_match(value: str, wanted: Iterable[str] | None) -> bool:
@@ -164,73 +154,58 @@ def paths_into(
 ) -> list[list[Edge]]:
     """The guard's question; see :meth:`LineageStore.paths_into`.
 
-    Plan: table-level ancestors of the sink (small graph) -> candidate source columns in them
-    -> tables lying between candidates and sink within ``depth`` -> one query for the column
-    edges among those tables -> exhaustive simple-path search in memory.
+    Plan, in five statements: table-level ancestors of the sink (a small graph) -> candidate
+    source columns among them -> the tables lying between candidates and sink within ``depth``
+    -> the column edges among those tables -> exhaustive simple-path search in memory.
     """
-    got = c.q("SELECT id FROM pl_datasets WHERE name = ?", [sink])
-    if not got:
+    anc = {int(i): int(d) for i, d in c.q(ANCESTORS, [sink, depth])}
+    sink_ds = next((i for i, d in anc.items() if d == 0), None)
+    if sink_ds is None:
         return []
-    sink_ds = int(got[0][0])
-    anc = dataset_levels(c, [sink_ds], depth, up=True)
+    start: dict[int, int] = {}  # source column id -> its table
     if sources is not None:
-        start: set[int] = set()
         for s in sources:
-            start.update(column_ids(c, s))
+            for i, d in c.q(
+                "SELECT c.id, c.dataset_id FROM pl_columns c JOIN pl_datasets d ON d.id = c.dataset_id "
+                "WHERE d.name = ? AND (c.name = ? OR ? IS NULL)",
+                [s.table, normalize_column(s.column) if s.column else "", s.column],
+            ):
+                start[int(i)] = int(d)
     else:
-        ids = c.q(
-            "SELECT t.column_id, c.dataset_id, t.category, t.purpose, t.source FROM pl_tags t "
-            "JOIN pl_columns c ON c.id = t.column_id WHERE c.dataset_id IN (SELECT unnest(?::BIGINT[]))",
-            [sorted(anc)],
+        rows = c.q(
+            "SELECT t.column_id, c.dataset_id, d.name, c.name, t.category, t.purpose, t.source "
+            "FROM pl_tags t JOIN pl_columns c ON c.id = t.column_id "
+            "JOIN pl_datasets d ON d.id = c.dataset_id "
+            "WHERE c.dataset_id IN (SELECT unnest(?::BIGINT[])) AND t.source IN (SELECT unnest(?::TEXT[]))",
+            [sorted(anc), sorted(tag_sources)],
         )
-        start = set()
-        by_key = {}
-        for col_id, _ds, category, purpose, source in ids:
-            by_key.setdefault(int(col_id), []).append((category, purpose, source))
-        if by_key:
-            refs = names(c, by_key)
-            for col_id, tags in by_key.items():
-                for category, purpose, source in tags:
-                    if source in tag_sources and accept(
-                        Tag(refs[col_id], category, purpose, TagSource(source))
-                    ):
-                        start.add(col_id)
+        for col_id, ds, table, column, category, purpose, source in rows:
+            if accept(Tag(ref(table, column), category, purpose, TagSource(source))):
+                start[int(col_id)] = int(ds)
+    start = {i: d for i, d in start.items() if d in anc and d != sink_ds}
     if not start:
         return []
-    start_ds = {
-        int(d)
-        for (d,) in c.q(
-            "SELECT DISTINCT dataset_id FROM pl_columns WHERE id IN (SELECT unnest(?::BIGINT[]))",
-            [sorted(start)],
-        )
-    }
-    start_ds &= set(anc)
-    if not start_ds:
-        return []
-    fwd = dataset_levels(c, start_ds, depth, up=False, within=set(anc))
-    corridor = sorted(d for d, k in fwd.items() if k + anc[d] <= depth)
-    cols = c.q(
-        "SELECT id, dataset_id, name FROM pl_columns WHERE dataset_id IN (SELECT unnest(?::BIGINT[]))",
-        [corridor],
-    )
+    fwd = c.q(DESCENDANTS, [sorted(anc), sorted(set(start.values())), depth])
+    corridor = sorted(int(i) for i, k in fwd if int(k) + anc.get(int(i), depth + 1) <= depth)
     graph: IdGraph[tuple] = IdGraph()
-    for i, d, name in cols:
+    refs: dict[int, ColumnRef] = {}
+    for i, d, table, name in c.q(
+        "SELECT c.id, c.dataset_id, d.name, c.name FROM pl_columns c "
+        "JOIN pl_datasets d ON d.id = c.dataset_id WHERE c.dataset_id IN (SELECT unnest(?::BIGINT[]))",
+        [corridor],
+    ):
         graph.add_node(int(i), table=int(d), rows=name == ROWS)
-    rows = c.q(
+        refs[int(i)] = ref(table, name)
+    for s, t, sub, m, d in c.q(
         "WITH cc AS (SELECT id FROM pl_columns WHERE dataset_id IN (SELECT unnest(?::BIGINT[]))) "
         f"SELECT {EDGE_COLS} FROM pl_edges e "
         "WHERE e.target_id IN (SELECT id FROM cc) AND e.source_id IN (SELECT id FROM cc)",
         [corridor],
-    )
-    for s, t, sub, m, d in rows:
-        graph.add_edge(int(s), int(t), (int(s), int(t), sub, bool(m), d))
+    ):
+        graph.add_edge(int(s), int(t), Edge(refs[int(s)], refs[int(t)], Subtype(sub), bool(m), d))
     sinks = [i for i, d in graph.table.items() if d == sink_ds]
-    id_paths = graph.paths(start & set(graph.table), sinks, depth, max_paths)
-    if not id_paths:
-        return []
-    refs = names(c, {n for p in id_paths for e in p for n in e[:2]})
-    out = [[Edge(refs[s], refs[t], Subtype(sub), m, d) for s, t, sub, m, d in p] for p in id_paths]
-    return sorted(out)
+    found = graph.paths([i for i in start if i in graph.table], sinks, depth, max_paths)
+    return sorted(found, key=path_key)
 
 
 def runs_for(c: Conn, table: str) -> list[RunRecord]:

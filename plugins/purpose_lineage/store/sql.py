@@ -42,6 +42,8 @@ from purpose_lineage.store.base import (
     TagPredicate,
     Verdict,
     as_column_ref,
+    edge_key,
+    tag_key,
 )
 from purpose_lineage.store.batch import Batch
 from purpose_lineage.store.spool import Spool
@@ -337,8 +339,11 @@ class SqlStore(LineageStore):
         names = sorted({as_column_ref(t).table for t in tables})
         return self._read(
             lambda c: sorted(
-                reads.tag(r)
-                for r in c.q(f"{reads.TAG_NAMES} WHERE d.name IN (SELECT unnest(?::TEXT[]))", [names])
+                (
+                    reads.tag(r)
+                    for r in c.q(f"{reads.TAG_NAMES} WHERE d.name IN (SELECT unnest(?::TEXT[]))", [names])
+                ),
+                key=tag_key,
             )
         )
 
@@ -356,19 +361,17 @@ class SqlStore(LineageStore):
                 sql += " AND r.run_id = ?"
                 params.append(run_id)
             sql += ")"
-        return self._read(lambda c: sorted(reads.edge(r) for r in c.q(sql, params)))
+        return self._read(lambda c: sorted((reads.edge(r) for r in c.q(sql, params)), key=edge_key))
 
     def edges_into(self, tables: Iterable[str]) -> list[Edge]:
         names = sorted({as_column_ref(t).table for t in tables})
         sql = f"{reads.EDGE_NAMES} WHERE td.name IN (SELECT unnest(?::TEXT[]))"
-        return self._read(lambda c: sorted(reads.edge(r) for r in c.q(sql, [names])))
+        return self._read(lambda c: sorted((reads.edge(r) for r in c.q(sql, [names])), key=edge_key))
 
     def _closure(self, ref: ColumnRef | str, depth: int, up: bool) -> list[Edge]:
         target = as_column_ref(ref)
         _check_depth(depth)
-        return self._read(
-            lambda c: reads.to_edges(c, reads.closure(c, reads.column_ids(c, target), depth, up=up))
-        )
+        return self._read(lambda c: reads.closure(c, reads.column_ids(c, target), depth, up=up))
 
     def upstream(self, ref: ColumnRef | str, depth: int = DEFAULT_DEPTH) -> list[Edge]:
         return self._closure(ref, depth, up=True)
@@ -429,7 +432,7 @@ class SqlStore(LineageStore):
         def read(c: Conn) -> GraphSnapshot:
             nonlocal edges
             if edges is None:
-                edges = sorted(reads.edge(r) for r in c.q(reads.EDGE_NAMES, []))
+                edges = sorted((reads.edge(r) for r in c.q(reads.EDGE_NAMES, [])), key=edge_key)
             es = edges
             if wanted is not None:
                 es = [e for e in es if e.source.table in wanted or e.target.table in wanted]
@@ -446,7 +449,7 @@ class SqlStore(LineageStore):
             tag_sql = reads.TAG_NAMES + (
                 "" if names is None else " WHERE d.name IN (SELECT unnest(?::TEXT[]))"
             )
-            tags = sorted(reads.tag(r) for r in c.q(tag_sql, [] if names is None else [names]))
+            tags = sorted((reads.tag(r) for r in c.q(tag_sql, [] if names is None else [names])), key=tag_key)
             verdicts = reads.verdicts(c, run_id=run_id, dag_id=dag_id)
             if wanted is not None:
                 verdicts = [v for v in verdicts if v.sink in wanted or run_id or dag_id]
