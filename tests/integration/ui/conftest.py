@@ -74,7 +74,7 @@ def airflow_env(home: Path, store_url: str, port: int | None = None) -> dict[str
         AIRFLOW__CORE__AUTH_MANAGER="airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
-        AIRFLOW__API_AUTH__JWT_SECRET="ui-tests-jwt-secret-not-for-production",
+        AIRFLOW__API_AUTH__JWT_SECRET="ui-tests-jwt-secret-not-for-production-" + "x" * 40,
         AIRFLOW__API__SECRET_KEY="ui-tests-secret-key",
         PURPOSE_LINEAGE_STORE_URL=store_url,
     )

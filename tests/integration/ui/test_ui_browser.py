@@ -151,7 +151,7 @@ def test_node_details_show_tags_with_provenance_runs_and_links(page, airflow_ser
 
     click_node(page, inc.AUDIENCE)
     page.wait_for_function(
-        f"() => document.querySelector('#details .node-title').textContent === '{inc.AUDIENCE}'"
+        "(name) => document.querySelector('#details .node-title')?.textContent === name", arg=inc.AUDIENCE
     )
     details = page.inner_text("#details")
     assert "failed" in details and "no_security_fingerprints" in details
