@@ -15,7 +15,7 @@ import { graphStyle, purposeColor } from './style.js';
 
 const EXPAND_LIMIT = 400; // columns drawn at once; above, datasets start collapsed (double-click opens one)
 const RELAYOUT_LIMIT = 250; // datasets laid out afresh on each view change; above, positions are reused
-const LARGE_EDGES = 3000; // straight edges and viewport textures above this
+const LARGE_EDGES = 600; // drawn edges above which edges are haystack lines and pans use textures
 const MAX_BADGES = 2;
 const FILTER_KEYS = ['purpose', 'category', 'sink', 'q', 'focus', 'depth', 'direction'];
 
@@ -36,6 +36,10 @@ const state = {
   renders: 0, // finished draws: tests wait on it
 };
 
+// Two Cytoscape instances: the unfiltered overview stays drawn while filters, focus and search
+// draw their (usually small) result in the second; clearing a filter swaps back instead of
+// restyling thousands of elements.
+const views = { overview: null, filtered: null };
 let cy = null;
 let readyResolve;
 const ready = new Promise((resolve) => { readyResolve = resolve; });
@@ -138,27 +142,48 @@ function fillFacets(facets) {
 // -- drawing -------------------------------------------------------------------------------------
 
 function ensureCy() {
-  const large = state.model.edges.length > LARGE_EDGES;
-  if (cy && cy.scratch('large') === large) return;
-  if (cy) cy.destroy();
-  cy = cytoscape({
-    container: $('graph'),
-    style: graphStyle({ large }),
-    minZoom: 0.02,
-    maxZoom: 3,
-    boxSelectionEnabled: false,
-    autoungrabify: true, // positions come from the layout; boxes and their rows move together or not at all
-    textureOnViewport: large,
-    hideEdgesOnViewport: large,
-    pixelRatio: large ? 1 : 'auto',
-  });
-  cy.scratch('large', large);
-  cy.on('tap', 'node', (evt) => selectNode(evt.target));
-  cy.on('dbltap', 'node', (evt) => toggleDataset(datasetIdOf(evt.target)));
-  cy.on('tap', (evt) => {
-    if (evt.target === cy) { cy.elements().unselect(); }
-  });
-  window.plLineage.cy = cy;
+  if (views.overview) return;
+  for (const name of ['overview', 'filtered']) {
+    const instance = cytoscape({
+      container: $(`graph-${name}`),
+      style: graphStyle({ large: false }),
+      minZoom: 0.02,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      autoungrabify: true, // positions come from the layout; boxes and their rows move together or not at all
+    });
+    instance.scratch('large', false);
+    instance.on('tap', 'node', (evt) => selectNode(evt.target));
+    instance.on('dbltap', 'node', (evt) => toggleDataset(datasetIdOf(evt.target)));
+    instance.on('tap', (evt) => {
+      if (evt.target === instance) instance.elements().unselect();
+    });
+    views[name] = instance;
+  }
+  cy = views.overview;
+}
+
+function isFiltered() {
+  const f = state.filters;
+  return Boolean(f.purpose || f.category || f.sink || f.q || f.focus);
+}
+
+/** Show `target` (overview or filtered) and make it the current instance. */
+function switchTo(target) {
+  if (target === cy) return;
+  $(`graph-${target === views.overview ? 'filtered' : 'overview'}`).hidden = true;
+  $(`graph-${target === views.overview ? 'overview' : 'filtered'}`).hidden = false;
+  target.resize();
+  cy = target;
+}
+
+/** Many edges: cheaper edge geometry (and no device-pixel scaling); restyles only on a change. */
+function setLarge(instance, large) {
+  if (instance.scratch('large') === large) return;
+  instance.scratch('large', large);
+  instance.style(graphStyle({ large }));
+  instance.renderer().textureOnViewport = large;
+  instance.renderer().hideEdgesOnViewport = large;
 }
 
 function datasetIdOf(node) {
@@ -239,11 +264,11 @@ function describe(view) {
   });
 }
 
-function elementsFor(entries, view, positions) {
+function elementsFor(entries, view, positions, highlight) {
   const model = state.model;
   const els = [];
-  const matchQ = state.filters.q ? state.filters.q.toLowerCase() : null;
-  const focusIds = new Set(state.filters.focus ? resolve(model, state.filters.focus) : []);
+  const matchQ = highlight && state.filters.q ? state.filters.q.toLowerCase() : null;
+  const focusIds = new Set(highlight && state.filters.focus ? resolve(model, state.filters.focus) : []);
   for (const e of entries) {
     const { ds } = e;
     const pos = positions.get(ds.id) || { x: 0, y: 0 };
@@ -329,49 +354,106 @@ async function render({ fit = true } = {}) {
   const model = state.model;
   state.keep = keepSet(model, state.filters);
   const total = counts(model, state.keep);
-  const view = viewGraph(model, state.keep, isExpandedFactory(total.columns));
-  const entries = describe(view);
+  const overviewExpansion = isExpandedFactory(model.columnCount);
+  let view = viewGraph(model, state.keep, isExpandedFactory(total.columns));
+  let entries = describe(view);
   const t1 = now();
-  const positions = positionsFor(entries, view);
+  let changed = false;
+  let positions;
+  if (state.keep !== null && entries.length <= RELAYOUT_LIMIT) {
+    // a small result: laid out afresh in the second instance
+    positions = positionsFor(entries, view);
+    switchTo(views.filtered);
+    setLarge(cy, view.edges.length > LARGE_EDGES);
+    changed = patch(cy, elementsFor(entries, view, positions, true));
+  } else {
+    // everything, or a large result shown by hiding the rest of the overview
+    changed = updateOverview(overviewExpansion);
+    switchTo(views.overview);
+    positions = views.overview.scratch('positions');
+    let visible = null;
+    if (state.keep !== null) {
+      view = viewGraph(model, state.keep, overviewExpansion);
+      entries = describe(view);
+      visible = new Set(elementsFor(entries, view, positions, false).map((e) => e.data.id));
+    }
+    changed = hideExcept(views.overview, visible) || changed;
+  }
   const t2 = now();
-  const els = elementsFor(entries, view, positions);
-  patch(els);
-  // fit on the boxes we placed: cy.fit() measures every label and edge (seconds on big graphs)
-  if (fit) fitBoxes(entries, positions);
+  // fit on the boxes we placed: cy.fit() measures every label and edge (seconds on big graphs);
+  // an unchanged view keeps the viewport the user left it with
+  if (fit && (changed || !cy.scratch('fitted'))) {
+    fitBoxes(entries, positions);
+    cy.scratch('fitted', true);
+  }
   const t3 = now();
   await frame();
-  const violating = cy.edges('.violating').length;
+  const violating = cy.edges('.violating').filter((e) => !e.hasClass('hidden')).length;
   state.timings.render = { filter: t1 - t0, layout: t2 - t1, build: t3 - t2, total: now() - t0 };
-  const empty = !model.datasets.size;
-  $('empty').hidden = !empty;
+  $('empty').hidden = model.datasets.size > 0;
   setStatus(`${total.datasets} datasets · ${total.columns} columns · ${total.edges} edges` +
     (violating ? ` · ${violating} violating` : '') + ` · drawn in ${Math.round(now() - t0)} ms`);
   if (state.selected && !cy.getElementById(state.selected).length) state.selected = null;
   state.renders += 1;
 }
 
-/** Bring the graph to `els`: remove what went, add what came, update what changed. */
-function patch(els) {
+/** Bring the overview instance to the whole graph under the current expansions; true if it changed. */
+function updateOverview(expansion) {
+  const key = `${state.expandMode}|${[...state.toggled].join(',')}`;
+  if (views.overview.scratch('key') === key) return false;
+  const view = viewGraph(state.model, null, expansion);
+  const entries = describe(view);
+  const positions = positionsFor(entries, view);
+  setLarge(views.overview, view.edges.length > LARGE_EDGES);
+  const changed = patch(views.overview, elementsFor(entries, view, positions, false));
+  views.overview.scratch('key', key);
+  views.overview.scratch('positions', positions);
+  return changed;
+}
+
+/** Hide every element whose id is not in `visible` (null: show all); true if anything changed. */
+function hideExcept(instance, visible) {
+  let changed = false;
+  instance.batch(() => {
+    instance.elements().forEach((ele) => {
+      const hide = visible !== null && !visible.has(ele.id());
+      if (hide !== ele.hasClass('hidden')) {
+        ele.toggleClass('hidden', hide);
+        changed = true;
+      }
+    });
+  });
+  return changed;
+}
+
+/** Bring `instance` to `els`: remove what went, add what came, update what changed; true if any did. */
+function patch(instance, els) {
   const want = new Map();
   for (const e of els) want.set(e.data.id, e);
-  cy.batch(() => {
-    cy.elements().filter((ele) => !want.has(ele.id())).remove();
+  let changed = 0;
+  instance.batch(() => {
+    const gone = instance.elements().filter((ele) => !want.has(ele.id()));
+    changed += gone.length;
+    gone.remove();
     const add = [];
     for (const e of els) {
       const sig = JSON.stringify([e.data, e.classes, e.position]);
-      const ele = cy.getElementById(e.data.id);
+      const ele = instance.getElementById(e.data.id);
       if (ele.empty()) {
         e.scratch = { sig };
         add.push(e);
       } else if (ele.scratch('sig') !== sig) {
+        changed += 1;
         ele.data(e.data);
         ele.classes(e.classes);
         if (e.position) ele.position(e.position);
         ele.scratch('sig', sig);
       }
     }
-    cy.add(add);
+    instance.add(add);
+    changed += add.length;
   });
+  return changed > 0;
 }
 
 function fitBoxes(entries, positions, padding = 30) {
@@ -383,12 +465,12 @@ function fitBoxes(entries, positions, padding = 30) {
   for (const e of entries) {
     const p = positions.get(e.ds.id);
     if (!p) continue;
-    const w = e.size.w;
-    x1 = Math.min(x1, p.x - w / 2);
-    x2 = Math.max(x2, p.x + w / 2);
+    x1 = Math.min(x1, p.x - e.size.w / 2);
+    x2 = Math.max(x2, p.x + e.size.w / 2);
     y1 = Math.min(y1, p.y - e.size.h / 2);
     y2 = Math.max(y2, p.y + e.size.h / 2);
   }
+  if (x1 === Infinity) return;
   const width = cy.width() - 2 * padding;
   const height = cy.height() - 2 * padding;
   const zoom = Math.max(cy.minZoom(), Math.min(1.5, width / Math.max(1, x2 - x1), height / Math.max(1, y2 - y1)));
@@ -534,7 +616,18 @@ function bindControls() {
 
 async function main() {
   window.plLineage = {
-    cy: null, state, ready, setFilters, focus: focusOn, expandAll, toggleDataset, render,
+    get cy() { return cy; },
+    cytoscape,
+    /** Benchmarks: ms to lay out every dataset afresh (collapsed), without drawing. */
+    layoutAll() {
+      const view = viewGraph(state.model, null, () => false);
+      const entries = describe(view);
+      const t0 = now();
+      layoutDatasets(entries.map((e) => ({ id: e.ds.id, w: e.size.w, h: e.size.h })),
+        view.edges.map((e) => [datasetOfRep(e.source), datasetOfRep(e.target)]));
+      return now() - t0;
+    },
+    views, state, ready, setFilters, focus: focusOn, expandAll, toggleDataset, render,
     get model() { return state.model; },
     get timings() { return state.timings; },
   };

@@ -13,14 +13,23 @@ export function airflowRunHref(dagId, runId, taskId) {
   return href;
 }
 
-/** Inside Airflow's iframe, open Airflow pages in the whole window when the frame may. */
-function openTop(event) {
+/**
+ * Inside Airflow's iframe, open Airflow pages in the Airflow window. Airflow sandboxes the
+ * frame without top navigation, but same-origin: the link goes through the Airflow UI's own
+ * router (history entry + popstate). Anywhere else the link opens as usual.
+ */
+export function openTop(event) {
   if (window.top === window.self) return;
   try {
-    window.top.location.assign(event.currentTarget.href);
+    const url = new URL(event.currentTarget.href);
+    const top = window.top;
+    if (top.location.origin !== url.origin) return;
+    const idx = (top.history.state && Number.isInteger(top.history.state.idx)) ? top.history.state.idx + 1 : 0;
+    top.history.pushState({ usr: null, key: Math.random().toString(36).slice(2, 10), idx }, '', url.pathname + url.search);
+    top.dispatchEvent(new top.PopStateEvent('popstate', { state: top.history.state }));
     event.preventDefault();
   } catch (_err) {
-    // a sandbox without top navigation: the link opens in the frame
+    // another origin, or no access to the Airflow window: the link opens in the frame
   }
 }
 
@@ -76,7 +85,9 @@ export function renderVerdicts(container, verdicts, onShowPath) {
   const failed = verdicts.filter((v) => v.current && !v.passed).length;
   container.appendChild(h('p', { class: failed ? 'bad' : 'ok' },
     failed ? `${failed} sink(s) failing their latest guard check` : 'Latest guard checks passed'));
-  container.appendChild(h('ul', { class: 'verdicts' }, verdicts.slice(0, 50).map((v) => verdictView(v, { onShowPath }))));
+  // failing current checks first, then newest first
+  const ordered = [...verdicts].sort((a, b) => (b.current && !b.passed) - (a.current && !a.passed));
+  container.appendChild(h('ul', { class: 'verdicts' }, ordered.slice(0, 50).map((v) => verdictView(v, { onShowPath }))));
 }
 
 export function renderDetails(container, detail, { onFocus, onToggle, expanded }) {

@@ -167,6 +167,7 @@ export function graphStyle({ large }) {
     { selector: 'node.focus-root', style: { 'underlay-color': '#2563eb', 'underlay-opacity': 0.3, 'underlay-padding': 5 } },
     { selector: ':selected', style: { 'overlay-color': '#2563eb', 'overlay-opacity': 0.18, 'overlay-padding': 3 } },
     { selector: '.faded', style: { opacity: 0.18 } },
+    { selector: '.hidden', style: { display: 'none' } },
   );
   return styles;
 }

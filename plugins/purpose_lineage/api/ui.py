@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -65,6 +65,7 @@ _bearer = HTTPBearer(auto_error=False)
 async def page_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> str | None:
     """The caller (see :func:`require_auth`), or None without a valid login: the page then redirects.
 
@@ -72,7 +73,7 @@ async def page_user(
         HTTPException: 403 when the user may not see plugin views.
     """
     try:
-        return await require_auth(request, credentials, None)
+        return await require_auth(request, credentials, x_api_key)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             return None

@@ -245,6 +245,13 @@ def test_inside_airflow_nav_the_page_is_framed_and_logged_in(page, airflow_serve
     assert frame.evaluate("window.plLineage.ready") == {"ok": True}
     assert frame.evaluate("window.plLineage.cy.edges('.violating').length") == 2
     screenshot(page, "airflow-nav-iframe")
+    # a run link in the frame opens that run in the Airflow window (its router), not in the frame
+    link = frame.locator("#verdicts a.airflow-link", has_text=inc.RUN)
+    link.click()
+    page.wait_for_url(f"**/dags/{inc.DAG}/runs/**")
+    assert quote(inc.RUN, safe="") in page.url
+    page.wait_for_timeout(1000)
+    screenshot(page, "airflow-run-opened-from-frame")
     assert page.errors == []
 
 
