@@ -15,7 +15,7 @@ import { graphStyle, purposeColor } from './style.js';
 
 const EXPAND_LIMIT = 400; // columns drawn at once; above, datasets start collapsed (double-click opens one)
 const RELAYOUT_LIMIT = 250; // datasets laid out afresh on each view change; above, positions are reused
-const LARGE_EDGES = 600; // drawn edges above which edges are haystack lines and pans use textures
+const LARGE_EDGES = 300; // drawn edges above which edges are haystack lines and pans use textures
 const MAX_BADGES = 2;
 const FILTER_KEYS = ['purpose', 'category', 'sink', 'q', 'focus', 'depth', 'direction'];
 
@@ -367,17 +367,24 @@ async function render({ fit = true } = {}) {
     setLarge(cy, view.edges.length > LARGE_EDGES);
     changed = patch(cy, elementsFor(entries, view, positions, true));
   } else {
-    // everything, or a large result shown by hiding the rest of the overview
     changed = updateOverview(overviewExpansion);
-    switchTo(views.overview);
     positions = views.overview.scratch('positions');
-    let visible = null;
+    let els = null;
     if (state.keep !== null) {
       view = viewGraph(model, state.keep, overviewExpansion);
       entries = describe(view);
-      visible = new Set(elementsFor(entries, view, positions, false).map((e) => e.data.id));
+      els = elementsFor(entries, view, positions, false);
     }
-    changed = hideExcept(views.overview, visible) || changed;
+    if (els !== null && els.length * 2 < views.overview.elements().length) {
+      // a large result, but less than half of the overview: drawn alone, at the overview's positions
+      switchTo(views.filtered);
+      setLarge(cy, view.edges.length > LARGE_EDGES);
+      changed = patch(cy, els) || changed;
+    } else {
+      // everything, or most of it: the overview with the rest hidden
+      switchTo(views.overview);
+      changed = hideExcept(views.overview, els && new Set(els.map((e) => e.data.id))) || changed;
+    }
   }
   const t2 = now();
   // fit on the boxes we placed: cy.fit() measures every label and edge (seconds on big graphs);
