@@ -246,3 +246,15 @@ def test_response_has_no_field_for_values():
         elif isinstance(item, list):
             stack.extend(item)
     assert not fields & {"value", "values", "sample", "samples", "rows", "data"}
+
+
+def test_merge_snapshots_unions_parts_and_merges_columns():
+    from purpose_lineage.api.ui_view import merge_snapshots
+
+    a = GraphSnapshot(datasets=(DatasetInfo("t", ("a", "b")),), edges=EDGES[:2], tags=TAGS[:1])
+    b = GraphSnapshot(datasets=(DatasetInfo("t", ("b", "c")),), edges=EDGES[1:3], tags=TAGS[:2])
+    merged = merge_snapshots([a, b], verdicts=[])
+    assert merged.datasets == (DatasetInfo("t", ("a", "b", "c")),)
+    assert merged.edges == EDGES[:3]
+    assert merged.tags == TAGS[:2]
+    assert merged.verdicts == ()
