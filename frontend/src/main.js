@@ -104,6 +104,11 @@ async function load() {
   state.model = buildModel(data);
   state.baseLayouts.clear();
   state.toggled.clear();
+  for (const view of Object.values(views)) {
+    // a new graph: ids may mean other things now, and the viewport fits it afresh
+    view?.scratch('key', null);
+    view?.scratch('fitted', false);
+  }
   const t2 = now();
   fillFacets(data.facets);
   renderVerdicts($('verdicts'), data.verdicts, showPath);

@@ -35,7 +35,6 @@ CHROMIUM_ARGS = [
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 USER, PASSWORD = "admin", "incident-review-pw"
 SERVER_START_TIMEOUT = 240
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 
 
 def free_port() -> int:
@@ -164,10 +163,3 @@ def page(browser, airflow_server):
     p.on("dialog", lambda d: (p.errors.append(f"dialog: {d.message}"), d.dismiss()))
     yield p
     context.close()
-
-
-def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    return path

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 import requests
 import ui_incident as inc
-from conftest import screenshot
+from ui_screens import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -131,6 +131,17 @@ def test_filter_by_purpose(page, airflow_server):
     assert state["datasets"] == sorted([inc.USERS_2FA, inc.PHONE_KEYS, inc.AUDIENCE])
     assert sum(e["violating"] for e in state["edges"]) == 2
     screenshot(page, "filter-purpose-security")
+
+    # the DAG filter reloads the graph from the server: that DAG's lineage only
+    before = renders(page)
+    page.select_option("#f-purpose", "")
+    wait_redraw(page, before)
+    before = renders(page)
+    page.select_option("#f-dag", inc.EMAIL_DAG)
+    wait_redraw(page, before)
+    state = page.evaluate(GRAPH_STATE)
+    assert state["datasets"] == sorted([inc.USERS, inc.RECIPIENTS, inc.CAMPAIGN, inc.XSS])
+    assert f"dag_id={inc.EMAIL_DAG}" in page.url
     assert page.errors == []
 
 
