@@ -7,7 +7,8 @@ Synthetic graph, as the issue describes: 10 layers of tables with 20 columns eac
 layer k > 0 reads 3 columns of 3 parent tables in layer k-1 (fan-in 3), and every table's row set
 has one INDIRECT/JOIN edge from a parent's key. Column ids are allocated table by table and edges
 are stored grouped by target table, as ``record_lineage`` writes them. Ten layer-0 columns carry
-the security purpose, ``auth.users_2fa.phone`` among them; the sink is ``ads.audience`` in layer 9.
+the security purpose, among them ``auth.users_2fa.phone``, the join key of a layer-1 table; the sink
+is ``ads.audience`` in layer 9.
 
 Each query runs against a store opened for the query and closed after it (the DuckDB store keeps
 no connection between calls), so nothing is held in memory between runs. The reference is an
@@ -65,17 +66,18 @@ def build_graph(target_edges: int, seed: int = 7) -> Graph:
     n_tables = LAYERS * t
     width = COLS + 1  # row set first, then the columns
     tables = [f"l{k}.t{i}" for k in range(LAYERS) for i in range(t)]
-    tables[0], tables[(LAYERS - 1) * t] = PHONE_TABLE, SINK
     col_dataset = np.repeat(np.arange(1, n_tables + 1), width)
     col_name = ["" if j == 0 else f"c{j - 1}" for _ in range(n_tables) for j in range(width)]
-    col_name[2] = "phone"
 
     def col_id(table_index, j):  # 1-based column id of column j (0 = row set) of a 0-based table
         return table_index * width + j + 1
 
     srcs, dsts, subs = [], [], []
+    phone_table = 0
     for k in range(1, LAYERS):
         parents = rng.integers(0, t, size=(t, FAN_IN)) + (k - 1) * t  # 3 parent tables per table
+        if k == 1:
+            phone_table = int(parents[0, 0])  # its c0 is the join key of a layer-1 table: the 2FA phone
         targets = np.arange(t) + k * t
         for f in range(FAN_IN):
             ptab = parents[np.repeat(np.arange(t), COLS), rng.integers(0, FAN_IN, size=t * COLS)]
@@ -90,8 +92,10 @@ def build_graph(target_edges: int, seed: int = 7) -> Graph:
     src, dst, sub = (np.concatenate(a).astype(np.int64) for a in (srcs, dsts, subs))
     triples = np.unique(np.stack([dst, src, sub], axis=1), axis=0)  # grouped by target, no duplicates
     dst, src, sub = triples[:, 0], triples[:, 1], triples[:, 2]
-    others = rng.choice(np.arange(1, t), size=min(9, t - 1), replace=False)
-    tagged = [col_id(0, 2)] + [int(col_id(i, int(rng.integers(1, width)))) for i in others]
+    tables[phone_table], tables[(LAYERS - 1) * t] = PHONE_TABLE, SINK
+    col_name[col_id(phone_table, 1) - 1] = "phone"
+    others = rng.choice(np.setdiff1d(np.arange(t), [phone_table]), size=min(9, t - 1), replace=False)
+    tagged = [col_id(phone_table, 1)] + [int(col_id(i, int(rng.integers(1, width)))) for i in others]
     return Graph(len(src), tables, col_dataset, col_name, src, dst, sub, tagged)
 
 

@@ -18,6 +18,9 @@ if [ ! -f "$stamp" ]; then
   [ -d .venv ] || uv venv -q -p 3.11 .venv
   uv pip sync -q -p .venv/bin/python requirements.lock
   uv pip install -q -p .venv/bin/python --no-deps -e .
+  # the editable build leaves an egg-info beside the package; on sys.path it would make
+  # importlib.metadata find the distribution twice (and Airflow register the plugin twice)
+  rm -rf plugins/*.egg-info
   rm -f .venv/.lock-*; touch "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

@@ -6,7 +6,9 @@ here, at collection time, before any test module imports airflow.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,10 +20,19 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))  # shared test helpers (stor
 _HOME = Path(os.environ.get("PURPOSE_LINEAGE_TEST_HOME") or tempfile.mkdtemp(prefix="pl-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "tests" / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(_HOME / "plugins"))
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME / 'airflow.db'}")
 os.environ.setdefault("PURPOSE_LINEAGE_STORE_URL", f"duckdb:///{_HOME / 'purpose_lineage.duckdb'}")
+OL_EVENTS = _HOME / "openlineage_events.jsonl"
+os.environ.setdefault(
+    "AIRFLOW__OPENLINEAGE__TRANSPORT",
+    json.dumps({"type": "file", "log_file_path": str(OL_EVENTS), "append": True}),
+)
+os.environ.setdefault("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+os.environ.setdefault(
+    "AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "duckdb", "host": str(_HOME / "warehouse.duckdb")})
+)
 
 import pytest  # noqa: E402
 
@@ -37,3 +48,20 @@ def airflow_home() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def airflow_db(airflow_home: Path) -> Path:
+    """A migrated SQLite metadata DB for real DAG runs (``dag.test()``)."""
+    db = airflow_home / "airflow.db"
+    if not db.exists():
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return db
+
+
+@pytest.fixture
+def ol_events() -> Path:
+    """The OpenLineage file transport's output; emptied before each test."""
+    OL_EVENTS.unlink(missing_ok=True)
+    return OL_EVENTS

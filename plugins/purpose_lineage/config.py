@@ -67,6 +67,11 @@ def expectations_dir() -> str:
 
 
 @functools.cache
+def data_docs_dir() -> Path:
+    return Path(_get("data_docs_dir") or airflow_home() / "purpose_lineage_data_docs")
+
+
+@functools.cache
 def ui_base_url() -> str:
     return _get("ui_base_url", "http://localhost:8080").rstrip("/")
 

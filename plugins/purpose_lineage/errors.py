@@ -45,3 +45,23 @@ class LineageEventError(PurposeLineageError):
 
 class PathLimitError(StoreError):
     """A path query found more paths than allowed; the caller must not judge a truncated answer."""
+
+
+class DataCheckError(PurposeLineageError):
+    """A data-level check (Great Expectations) could not run; the guard must fail closed."""
+
+
+class SuiteNotFoundError(DataCheckError):
+    """No expectation suite of that name exists."""
+
+
+class FingerprintSecretError(DataCheckError):
+    """The fingerprint secret is missing, too short, or not the one the fingerprint table was built with."""
+
+
+class CatalogError(PurposeLineageError):
+    """A tags catalog is broken. ``problems`` lists every finding, each with file and line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))

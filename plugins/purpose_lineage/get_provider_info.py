@@ -76,6 +76,11 @@ def get_provider_info() -> dict[str, Any]:
                         "expectations/ folder next to the dags folder.",
                         "",
                     ),
+                    "data_docs_dir": _option(
+                        "Folder where the guard builds Great Expectations Data Docs. "
+                        "Empty means purpose_lineage_data_docs in AIRFLOW_HOME.",
+                        "",
+                    ),
                     "ui_base_url": _option(
                         "Public base URL of the Airflow UI, used in alert links.",
                         "http://localhost:8080",
@@ -83,5 +88,16 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         },
+        "connection-types": [
+            {"hook-class-name": "purpose_lineage.hooks.duckdb.DuckDBHook", "connection-type": "duckdb"}
+        ],
+        "asset-uris": [
+            {
+                "schemes": ["duckdb"],
+                "handler": "purpose_lineage.assets.sanitize_uri",
+                "factory": "purpose_lineage.assets.create_asset",
+                "to_openlineage_converter": "purpose_lineage.assets.convert_asset_to_openlineage",
+            }
+        ],
         "notifications": [],
     }

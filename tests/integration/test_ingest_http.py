@@ -15,9 +15,10 @@ import uvicorn
 from ol_samples import API_KEY, incident_event
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+from store_support import PG_URL, pg_reachable, reset_postgres
+
 from purpose_lineage.api.app import create_app
 from purpose_lineage.store import open_store
-from store_support import PG_URL, pg_reachable, reset_postgres
 
 
 def free_port() -> int:

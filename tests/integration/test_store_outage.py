@@ -11,12 +11,13 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from store_support import PG_URL, TcpProxy, count, pg_reachable, reset_postgres
+
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import open_store
 from purpose_lineage.store.base import RunInfo
 from purpose_lineage.store.batch import Batch
-from store_support import PG_URL, TcpProxy, count, pg_reachable, reset_postgres
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 PHONE = Tag(ColumnRef("auth.users_2fa", "phone"), "user.contact.phone_number", "essential.service.security")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from ol_samples import API_KEY
+
 from purpose_lineage.api.app import create_app
 from purpose_lineage.store import open_store
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from purpose_lineage.store import open_store
 from store_support import PG_URL, pg_reachable, reset_postgres
+
+from purpose_lineage.store import open_store
 
 
 def pg_rows(sql: str, url: str = PG_URL) -> list[tuple]:

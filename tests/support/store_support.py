@@ -58,6 +58,7 @@ def count(url: str, sql: str) -> int:
     """One number straight from the database, bypassing the store (and its spool)."""
     if url.startswith("duckdb"):
         import duckdb
+
         from purpose_lineage.store.duckdb_store import duckdb_path
 
         con = duckdb.connect(str(duckdb_path(url)), read_only=True)

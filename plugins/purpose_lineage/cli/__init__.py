@@ -14,7 +14,12 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
-COMMAND_MODULES: tuple[str, ...] = ("purpose_lineage.cli.taxonomy_cmd",)
+def command_modules() -> list[str]:
+    """Every ``cli/*_cmd.py`` module, so that a new command needs no registration line."""
+    import pkgutil
+
+    here = __path__  # type: ignore[name-defined]
+    return sorted(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(here) if m.name.endswith("_cmd"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).register(sub)
     return parser
 

@@ -101,6 +101,7 @@ class Unknown:
     column: str | None = None
     statement: int | None = None
     line: int | None = None
+    inputs: tuple[str, ...] = ()  # tables the unresolved part may read (the statement's inputs)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class StatementLineage:
     unknowns: tuple[Unknown, ...] = ()
     constraints: tuple[RowConstraint, ...] = ()
     line: int = 1
+    columns: tuple[str, ...] = ()  # output columns in order (the written ones for UPDATE/MERGE)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class Tag:
     source: TagSource = TagSource.DECLARED
     origin: ColumnRef | None = None
     run_id: str | None = None
+    path: tuple[Hop, ...] = field(default=(), compare=False)  # propagated tags: origin -> column
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,10 @@ class Hop:
     table: str
     column: str | None
     edge: str | None = None  # "DIRECT/IDENTITY", "INDIRECT/JOIN", ... ; None for the source
+    masked: bool = False  # the edge hashed or encoded the value (the purpose is kept)
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column}" if self.column is not None else self.table
 
 
 @dataclass(frozen=True)

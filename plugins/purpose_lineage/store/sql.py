@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from purpose_lineage.core.model import ColumnRef, Edge, Tag, TagSource
 from purpose_lineage.errors import StoreError
-from purpose_lineage.store import migrations, reads
+from purpose_lineage.store import migrations, reads, search
 from purpose_lineage.store.apply import Conn, apply_batch, apply_batches
 from purpose_lineage.store.base import (
     DEFAULT_DEPTH,
@@ -371,7 +371,7 @@ class SqlStore(LineageStore):
     def _closure(self, ref: ColumnRef | str, depth: int, up: bool) -> list[Edge]:
         target = as_column_ref(ref)
         _check_depth(depth)
-        return self._read(lambda c: reads.closure(c, reads.column_ids(c, target), depth, up=up))
+        return self._read(lambda c: search.closure(c, target, depth, up=up))
 
     def upstream(self, ref: ColumnRef | str, depth: int = DEFAULT_DEPTH) -> list[Edge]:
         return self._closure(ref, depth, up=True)
@@ -397,17 +397,17 @@ class SqlStore(LineageStore):
         wanted_c = None if categories is None else [str(p) for p in categories]
         src = None if sources is None else [as_column_ref(s) for s in sources]
         kinds = {TagSource(str(s).lower()).value for s in tag_sources}
-
-        def accept(tag: Tag) -> bool:
-            return (
-                reads.purpose_match(tag.purpose, wanted_p)
-                and reads.purpose_match(tag.category, wanted_c)
-                and (where is None or bool(where(tag)))
-            )
-
         return self._read(
-            lambda c: reads.paths_into(
-                c, sink, sources=src, accept=accept, tag_sources=kinds, depth=depth, max_paths=max_paths
+            lambda c: search.paths_into(
+                c,
+                sink,
+                sources=src,
+                purposes=wanted_p,
+                categories=wanted_c,
+                where=where,
+                tag_sources=kinds,
+                depth=depth,
+                max_paths=max_paths,
             )
         )
 

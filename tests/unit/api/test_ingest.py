@@ -8,6 +8,7 @@ import json
 
 import pytest
 from ol_samples import API_KEY, PG, as_dict, incident_event
+
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
 from purpose_lineage.store.base import Assertion, DatasetInfo
 
@@ -288,6 +289,7 @@ def test_authentication_is_required(anonymous, client):
 
 def test_an_unreachable_store_spools_the_event(tmp_path):
     from fastapi.testclient import TestClient
+
     from purpose_lineage.api.app import create_app
     from purpose_lineage.store import open_store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ol_samples import as_dict, incident_event
+
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag
 from purpose_lineage.store.base import RunInfo, Verdict
 

@@ -1,4 +1,5 @@
 import pytest
+
 from purpose_lineage.core.taxonomy import default_taxonomy
 from purpose_lineage.errors import TaxonomyError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import migrations, open_store

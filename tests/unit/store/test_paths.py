@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store.paths import IdGraph
 

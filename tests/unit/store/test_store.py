@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store.base import Assertion, DatasetInfo, RunInfo, Verdict

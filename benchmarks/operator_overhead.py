@@ -1,0 +1,95 @@
+"""Per-task overhead of the purpose-lineage transform operator over a bare SQL run.
+
+Both sides run the same statement on the same DuckDB warehouse through the same hook.
+The operator side is the real ``DuckDBPurposeOperator.execute`` (lineage analysis with the
+warehouse catalog, upstream lineage from the store, propagation, policy evaluation, store
+write) plus building its OpenLineage facets. Goal: median overhead < 50 ms.
+
+    python benchmarks/operator_overhead.py [--runs N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+HOME = Path(tempfile.mkdtemp(prefix="pl-bench-op-"))
+os.environ.setdefault("AIRFLOW_HOME", str(HOME))
+os.environ["AIRFLOW_CONN_WAREHOUSE"] = json.dumps({"conn_type": "duckdb", "host": str(HOME / "wh.duckdb")})
+os.environ["PURPOSE_LINEAGE_STORE_URL"] = f"duckdb:///{HOME / 'store.duckdb'}"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+
+SEED = """
+CREATE OR REPLACE TABLE users_2fa AS SELECT i AS user_id,
+  '+1415555' || lpad(i::VARCHAR, 4, '0') AS phone_number, i % 2 = 0 AS active FROM range(1000) t(i);
+CREATE OR REPLACE TABLE advertiser_list AS SELECT i % 50 AS campaign_id,
+  sha256('+1415555' || lpad(i::VARCHAR, 4, '0')) AS phone_sha256 FROM range(0, 1000, 3) t(i);
+"""
+STATEMENT = (
+    "CREATE OR REPLACE TABLE ad_audience_acme__staging AS SELECT a.campaign_id, u.user_id "
+    "FROM advertiser_list a JOIN users_2fa u ON a.phone_sha256 = sha256(u.phone_number) WHERE u.active"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    runs = 10 if args.quick else args.runs
+
+    from purpose_lineage.operators.openlineage import lineage_from_sql
+    from purpose_lineage.operators.sql import DuckDBPurposeOperator
+    from purpose_lineage.operators.tags import build_tags
+    from purpose_lineage.store import open_store
+
+    store = open_store(os.environ["PURPOSE_LINEAGE_STORE_URL"])
+    store.record_tags(
+        build_tags(
+            "main.users_2fa", {"phone_number": ("user.contact.phone_number", "essential.service.security")}
+        )
+    )
+    op = DuckDBPurposeOperator(task_id="bench", conn_id="warehouse", sql=STATEMENT)
+    hook = op.get_db_hook()
+    hook.run(SEED)
+
+    def context(i: int) -> dict:
+        ti = SimpleNamespace(
+            dag_id="bench",
+            run_id=f"run{i}",
+            task_id="bench",
+            start_date=datetime.now(UTC),
+            xcom_push=lambda **kw: None,
+        )
+        return {"ti": ti}
+
+    bare, full = [], []
+    for i in range(runs + 2):
+        t0 = time.perf_counter()
+        hook.run(STATEMENT)
+        t1 = time.perf_counter()
+        op.execute(context(i))
+        lineage_from_sql(op, op._result)
+        t2 = time.perf_counter()
+        if i >= 2:  # warm-up
+            bare.append(t1 - t0)
+            full.append(t2 - t1)
+    b, f = statistics.median(bare), statistics.median(full)
+    over = [x - y for x, y in zip(full, bare, strict=True)]
+    print(f"statement: incident join on a 1k-row warehouse, {runs} runs")
+    print(f"bare hook.run (baseline)         : {b * 1000:7.1f} ms median")
+    print(f"operator execute + OL facets     : {f * 1000:7.1f} ms median  ratio {f / b:.1f}x")
+    print(f"overhead per task (median)       : {statistics.median(over) * 1000:7.1f} ms  (goal < 50 ms)")
+    print(f"overhead per task (p90)          : {sorted(over)[int(0.9 * len(over))] * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

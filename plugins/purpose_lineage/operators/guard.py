@@ -1,0 +1,380 @@
+"""Write, audit, publish: the guard between a staging table and the table users see.
+
+The transform writes ``staging_table``. The guard then
+
+1. asks the lineage store for the staging table's current upstream lineage and evaluates
+   the policy on it (lineage level: join keys and filters count);
+2. runs the sink's Great Expectations suite from ``expectations/`` inside the warehouse:
+   the lineage findings, keyed fingerprints of security-only identifiers (data level),
+   consent for discovery sinks;
+3. publishes the staging table as ``target_table`` in one transaction, only if both pass.
+
+On a violation it records the verdict, reports it to OpenLineage as a
+``DataQualityAssertionsDatasetFacet`` (severity ``error``), sends alerts if channels are
+configured, and raises ``AirflowFailException``: the run fails, the published table is
+left as it was. It fails closed when it cannot judge: unknown lineage into the sink, an
+unreachable store, a missing fingerprint secret or suite, or a GX error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.sql.operators.sql import BaseSQLOperator
+
+from purpose_lineage.operators.tracing import DEFAULT_SCHEMAS, SQLGLOT_DIALECTS
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from purpose_lineage.core.model import Violation
+    from purpose_lineage.core.policy import Policy
+    from purpose_lineage.store.base import LineageStore
+
+# the suite for a sink, by the data use it serves (longest prefix wins)
+SUITES_BY_USE = {
+    "marketing.advertising": "ad_audience",
+    "functional.service.contact_discovery": "phone_lookup",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class GuardOutcome:
+    """The guard's verdict. Metadata and counts only."""
+
+    sink: str
+    passed: bool
+    violations: tuple[Violation, ...] = ()
+    affected_count: int | None = None
+    unknown_tables: tuple[str, ...] = ()
+    suite: str | None = None
+    data_docs: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+class PurposeGuardOperator(BaseSQLOperator):
+    """Audit ``staging_table`` against the policy and its sink's GX suite, then publish it.
+
+    :param conn_id: the warehouse connection (common-sql: DuckDB or PostgreSQL).
+    :param staging_table: the table the transform wrote.
+    :param target_table: the published table; replaced atomically on success only.
+    :param suite: GX suite name in ``expectations/``; default from the sink's data use.
+    :param identifier_columns: staging columns that may hold identifiers (plain or hashed);
+        default every text column.
+    :param fingerprint_conn_id: connection whose password is the fingerprint key.
+    :param consent_table: for discovery sinks, the table of opted-in identifier fingerprints.
+    :param allow_unknown: judge paths through unresolved lineage as clean (default: fail closed).
+    :param lineage_required: fail when no recorded run wrote the staging table (default). Set
+        False for tables loaded outside Airflow: the data-level checks then judge alone.
+    :param notifier: optional callable(context) run on failure before raising (e.g. alerts).
+    """
+
+    template_fields: Sequence[str] = ("conn_id", "staging_table", "target_table", "suite")
+    ui_color = "#fee2e2"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        staging_table: str,
+        target_table: str,
+        suite: str | None = None,
+        identifier_columns: Sequence[str] | None = None,
+        fingerprint_conn_id: str | None = None,
+        fingerprint_table: str = "pl_security_fingerprints",
+        consent_table: str = "pl_consented_fingerprints",
+        suites_dir: str | None = None,
+        data_docs_dir: str | None = None,
+        policy_file: str | None = None,
+        store_url: str | None = None,
+        allow_unknown: bool = False,
+        lineage_required: bool = True,
+        notifier: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=conn_id, **kwargs)
+        self.staging_table = staging_table
+        self.target_table = target_table
+        self.suite = suite
+        self.identifier_columns = list(identifier_columns) if identifier_columns else None
+        self.fingerprint_conn_id = fingerprint_conn_id
+        self.fingerprint_table = fingerprint_table
+        self.consent_table = consent_table
+        self.suites_dir = suites_dir
+        self.data_docs_dir = data_docs_dir
+        self.policy_file = policy_file
+        self.store_url = store_url
+        self.allow_unknown = allow_unknown
+        self.lineage_required = lineage_required
+        self.notifier = notifier
+        self.outcome: GuardOutcome | None = None
+
+    @cached_property
+    def policy(self) -> Policy:
+        from purpose_lineage import config
+        from purpose_lineage.core.policy import load_policy
+
+        return load_policy(self.policy_file or config.policy_file() or None)
+
+    @cached_property
+    def store(self) -> LineageStore:
+        from purpose_lineage import config
+        from purpose_lineage.store import open_store
+
+        return open_store(self.store_url or config.store_url(), spool_dir=config.spool_dir())
+
+    @property
+    def dialect(self) -> str:
+        name = getattr(self.get_db_hook(), "dialect_name", "") or ""
+        return SQLGLOT_DIALECTS.get(name, name)
+
+    def _qualified(self, table: str) -> str:
+        from purpose_lineage.core.model import normalize_table
+
+        schema = DEFAULT_SCHEMAS.get(self.dialect)
+        name = normalize_table(table)
+        return name if "." in name or not schema else f"{schema}.{name}"
+
+    # -- audit -------------------------------------------------------------------------
+
+    def check_lineage(self, staging: str, target: str) -> tuple[list[Violation], tuple[str, ...]]:
+        """Violations into ``target`` if ``staging`` were published as it stands.
+
+        The publish step is not recorded yet, so its copy edges (and the staging table's row
+        constraints, which a full copy keeps) are added here: sinks are declared by the
+        published name (``phone_lookup``), not by the staging name.
+        """
+        from purpose_lineage.core.evaluate import find_violations
+        from purpose_lineage.core.model import ColumnRef, Edge, Subtype
+        from purpose_lineage.operators.current import current_lineage
+        from purpose_lineage.operators.sql import read_columns
+
+        current = current_lineage(self.store, [staging])  # StoreError -> fail closed
+        found = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
+        publish = [
+            Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY)
+            for c, _ in found.get(staging, [])
+        ]
+        constraints = dict(current.constraints)
+        constraints[target] = list(current.constraints.get(staging, []))
+        violations = find_violations(
+            current.tags,
+            [*current.edges, *publish],
+            self.policy,
+            constraints=constraints,
+            allow_unknown=self.allow_unknown,
+        )
+        return [v for v in violations if v.sink == target], current.unwritten
+
+    def suite_for(self, target: str) -> str | None:
+        if self.suite:
+            return self.suite
+        for sink in self.policy.sinks_for(target):
+            for use, suite in sorted(SUITES_BY_USE.items(), key=lambda kv: -len(kv[0])):
+                if self.policy.taxonomy.covers("data_use", use, sink.use):
+                    return suite
+        return None
+
+    def fingerprint_secret(self) -> str | None:
+        from airflow.sdk import BaseHook
+
+        from purpose_lineage import config
+
+        conn_id = self.fingerprint_conn_id or config.fingerprint_conn_id()
+        try:
+            return BaseHook.get_connection(conn_id).password or None
+        except Exception:  # AirflowNotFoundException and friends: no secret, fail closed later
+            self.log.warning("Fingerprint connection %r not found", conn_id)
+            return None
+
+    def text_columns(self, staging: str) -> list[str]:
+        from purpose_lineage.operators.sql import read_columns
+
+        cols = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
+        text = ("char", "text", "string", "varchar", "blob", "bytea")
+        return [c for c, t in cols.get(staging, []) if t and any(k in t.lower() for k in text)]
+
+    def run_data_checks(self, suite: str, staging: str, violations: list[Violation]) -> Any:
+        from purpose_lineage.gx.run import run_suite
+
+        hook = self.get_db_hook()
+        params = {
+            "identifier_columns": self.identifier_columns or self.text_columns(staging),
+            "fingerprint_table": self.fingerprint_table,
+            "consent_table": self.consent_table,
+        }
+        return run_suite(
+            suite,
+            table=staging,
+            connection=hook,
+            params=params,
+            secret=self.fingerprint_secret(),
+            suites_dir=self.suites_dir or _default_suites_dir(),
+            data_docs_dir=self.data_docs_dir or _default_data_docs_dir(),
+        )
+
+    def count_reached(self, staging: str) -> int:
+        """Rows of the staging table, when no data-level check counted identifiers.
+
+        A join key or filter leaves no identifier in the sink, but every row it let through
+        stands for one identifier used: the rows are the identifiers affected.
+        """
+        row = self.get_db_hook().get_first(f"SELECT COUNT(*) FROM {_quote(staging)}")
+        return int(row[0]) if row else 0
+
+    # -- execute -----------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from purpose_lineage.core.report import render_text
+        from purpose_lineage.errors import PolicyViolationError, PurposeLineageError
+
+        staging, target = self._qualified(self.staging_table), self._qualified(self.target_table)
+        suite = self.suite_for(target)
+        reasons: list[str] = []
+        try:
+            violations, unwritten = self.check_lineage(staging, target)
+            result = self.run_data_checks(suite, staging, violations) if suite else None
+        except PurposeLineageError as exc:  # store down, missing secret or suite, GX error
+            self._record(context, GuardOutcome(target, False, suite=suite, reasons=(str(exc),)))
+            raise AirflowFailException(
+                f"Purpose guard cannot judge {staging}, so it fails closed: {exc}"
+            ) from exc
+        if staging in unwritten and self.lineage_required:
+            reasons.append(f"no recorded lineage for {staging}: write it with a purpose-lineage operator")
+        affected = result.affected_count if result is not None else None
+        if violations and not affected:
+            affected = self.count_reached(staging)
+        if result is not None and not result.passed:
+            failing = [d.expectation for d in result.details if not d.success]
+            reasons.append(f"data checks failed in suite {suite!r}: {', '.join(failing)}")
+        outcome = GuardOutcome(
+            sink=target,
+            passed=not violations and not reasons,
+            violations=tuple(violations),
+            affected_count=affected,
+            unknown_tables=unwritten,
+            suite=suite,
+            data_docs=result.data_docs_path if result is not None else None,
+            reasons=tuple(reasons),
+        )
+        self._record(context, outcome)
+        if not outcome.passed:
+            paths = render_text(violations) if violations else ""
+            message = (
+                f"Purpose guard blocked publishing {target}: "
+                + "; ".join([*(["forbidden purpose flow"] if violations else []), *reasons])
+                + (f". Identifiers affected: {affected}" if affected is not None else "")
+                + f". {target} was left unchanged.\n{paths}"
+            )
+            self.log.error("%s", message)
+            if self.notifier is not None:
+                try:
+                    self.notifier(context)
+                except Exception:  # alerts never hide the failure
+                    self.log.warning("Guard notifier failed", exc_info=True)
+            raise AirflowFailException(message) from PolicyViolationError(message, list(violations))
+        self.publish(staging, target)
+        self.log.info("Published %s as %s after purpose checks passed", staging, target)
+        return self.summary(outcome)
+
+    def publish(self, staging: str, target: str) -> None:
+        """Replace ``target`` with ``staging`` in one transaction, then record the copy edges."""
+        from purpose_lineage.core.model import ColumnRef, Edge, Subtype
+        from purpose_lineage.operators.sql import read_columns
+        from purpose_lineage.store.base import RunInfo
+
+        hook = self.get_db_hook()
+        columns = [
+            c for c, _ in read_columns(hook, {staging}, DEFAULT_SCHEMAS.get(self.dialect)).get(staging, [])
+        ]
+        target_name = target.split(".")[-1]
+        hook.run(
+            [
+                "BEGIN",
+                f"DROP TABLE IF EXISTS {_quote(target)}",
+                f"ALTER TABLE {_quote(staging)} RENAME TO {_quote_ident(target_name)}",
+                "COMMIT",
+            ],
+            autocommit=False,
+        )
+        run_id = self._run_id
+        edges = [Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY) for c in columns]
+        self.store.record_lineage(
+            RunInfo(run_id=run_id, job_name=self._job_name, dag_id=self._dag_id, task_id=self.task_id),
+            edges=edges,
+            inputs=[staging],
+            outputs=[target],
+        )
+
+    # -- recording ---------------------------------------------------------------------
+
+    def _record(self, context: Context, outcome: GuardOutcome) -> None:
+        from purpose_lineage.store.base import Verdict
+
+        ti = context["ti"]
+        self._dag_id, self._run_id = ti.dag_id, f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+        self._job_name = f"{ti.dag_id}.{ti.task_id}"
+        self.outcome = outcome
+        verdict = Verdict.from_violations(
+            outcome.violations,
+            run_id=ti.run_id,
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            sink=outcome.sink,
+            affected_count=outcome.affected_count,
+        )
+        if not outcome.passed and not outcome.violations:
+            verdict = dataclasses.replace(verdict, passed=False)
+        try:
+            self.store.record_verdict(verdict)
+        except Exception:  # the run's failure stands on its own; the verdict is also in OL and logs
+            self.log.warning("Could not record the guard verdict", exc_info=True)
+        context["ti"].xcom_push(key="purpose_guard", value=self.summary(outcome))
+
+    @staticmethod
+    def summary(outcome: GuardOutcome) -> dict:
+        from purpose_lineage.ol.facets import violation_to_dict
+
+        return {
+            "sink": outcome.sink,
+            "passed": outcome.passed,
+            "violations": [violation_to_dict(v) for v in outcome.violations],
+            "affected_identifiers": outcome.affected_count,
+            "suite": outcome.suite,
+            "data_docs": outcome.data_docs,
+            "reasons": list(outcome.reasons),
+            "published_table_state": "replaced" if outcome.passed else "unchanged",
+        }
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from purpose_lineage.operators.guard_openlineage import guard_lineage
+
+        return guard_lineage(self)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote(table: str) -> str:
+    return ".".join(_quote_ident(p) for p in table.split("."))
+
+
+def _default_suites_dir() -> str | None:
+    from purpose_lineage import config
+
+    return config.expectations_dir() or None
+
+
+def _default_data_docs_dir() -> str:
+    from purpose_lineage import config
+
+    return str(config.data_docs_dir())

@@ -1,0 +1,203 @@
+"""Transform operators that run SQL and trace what it does to purposes.
+
+``PurposeSQLOperator`` works over any common-sql hook (DuckDB, PostgreSQL, ...);
+``DuckDBPurposeOperator`` is the same with DuckDB defaults. Each one runs the SQL,
+extracts column lineage (indirect edges included), propagates purposes from the
+store's tags of its inputs, records edges and tags in the store, and reports all of it
+to Airflow's OpenLineage provider.
+
+Usage::
+
+    PurposeSQLOperator(
+        task_id="match_advertiser_list",
+        conn_id="warehouse",
+        sql="CREATE TABLE ad_audience_acme__staging AS SELECT ...",
+    )
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.sql.operators.sql import BaseSQLOperator
+
+from purpose_lineage.operators.tracing import DEFAULT_SCHEMAS, SQLGLOT_DIALECTS, TraceResult
+
+if TYPE_CHECKING:
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Context
+
+    from purpose_lineage.core.policy import Policy
+    from purpose_lineage.store.base import LineageStore
+
+log = logging.getLogger(__name__)
+
+
+class PurposeSQLOperator(BaseSQLOperator):
+    """Run a SQL transform and trace purposes through it.
+
+    :param sql: the statement(s) to run (templated; a ``.sql`` file path works too).
+    :param conn_id: a common-sql connection (``duckdb``, ``postgres``, ...).
+    :param dialect: sqlglot dialect; defaults to the hook's.
+    :param policy_file: policy YAML; defaults to ``[purpose_lineage] policy_file`` or the shipped policy.
+    :param store_url: lineage store; defaults to ``[purpose_lineage] store_url``.
+    """
+
+    template_fields: Sequence[str] = ("sql", "conn_id", "hook_params")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql"}
+    ui_color = "#f3e8ff"
+
+    def __init__(
+        self,
+        *,
+        sql: str,
+        conn_id: str,
+        dialect: str | None = None,
+        policy_file: str | None = None,
+        store_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=conn_id, **kwargs)
+        self.sql = sql
+        self.dialect = dialect
+        self.policy_file = policy_file
+        self.store_url = store_url
+        self._result: TraceResult | None = None
+
+    # -- collaborators -----------------------------------------------------------------
+
+    @cached_property
+    def policy(self) -> Policy:
+        from purpose_lineage import config
+        from purpose_lineage.core.policy import load_policy
+
+        return load_policy(self.policy_file or config.policy_file() or None)
+
+    @cached_property
+    def store(self) -> LineageStore:
+        from purpose_lineage import config
+        from purpose_lineage.store import open_store
+
+        return open_store(self.store_url or config.store_url(), spool_dir=config.spool_dir())
+
+    @property
+    def sql_dialect(self) -> str:
+        if self.dialect:
+            return self.dialect
+        name = getattr(self.get_db_hook(), "dialect_name", "") or ""
+        return SQLGLOT_DIALECTS.get(name, name or "postgres")
+
+    @property
+    def default_schema(self) -> str | None:
+        return DEFAULT_SCHEMAS.get(self.sql_dialect)
+
+    # -- execution ---------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict:
+        from purpose_lineage.operators.current import constraint_edges, current_lineage, unknown_edges
+        from purpose_lineage.operators.tracing import analyze_sql, trace
+        from purpose_lineage.store.base import DatasetInfo, RunInfo
+
+        hook = self.get_db_hook()
+        self.log.info("Running transform on %s", self.conn_id)
+        hook.run(self.sql)
+        first = analyze_sql(self.sql, dialect=self.sql_dialect, default_schema=self.default_schema)
+        tables = {t for s in first for t in (*s.inputs, s.output) if t}
+        columns = read_columns(hook, tables, self.default_schema)
+        statements = analyze_sql(
+            self.sql,
+            dialect=self.sql_dialect,
+            catalog={t: [c for c, _ in cols] for t, cols in columns.items()},
+            default_schema=self.default_schema,
+        )
+        ti = context["ti"]
+        run_id = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+        inputs = sorted({t for st in statements for t in st.inputs} - {st.output for st in statements})
+        upstream = current_lineage(self.store, inputs)
+        result = trace(
+            statements,
+            upstream_edges=upstream.edges,
+            upstream_tags=upstream.tags,
+            upstream_constraints=upstream.constraints,
+            policy=self.policy,
+            run_id=run_id,
+        )
+        self._result = dataclasses.replace(result, columns=columns)
+        run = RunInfo(
+            run_id=run_id,
+            event_type="COMPLETE",
+            event_time=ti.start_date,
+            job_name=f"{ti.dag_id}.{ti.task_id}",
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+        )
+        self.store.record_lineage(
+            run,
+            edges=[*self._result.edges, *constraint_edges(statements), *unknown_edges(statements, columns)],
+            tags=self._result.output_tags,
+            datasets=[DatasetInfo(t, tuple(c for c, _ in cols)) for t, cols in columns.items()],
+            inputs=self._result.inputs,
+            outputs=self._result.outputs,
+        )
+        for unknown in self._result.unknowns:
+            self.log.warning(
+                "Lineage unknown: %s (table=%s column=%s)", unknown.reason, unknown.table, unknown.column
+            )
+        summary = self._result.summary()
+        self.log.info("Purpose trace: %s", summary)
+        return summary
+
+    # -- OpenLineage -------------------------------------------------------------------
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        from purpose_lineage.operators.openlineage import lineage_from_sql
+
+        return lineage_from_sql(self, None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        from purpose_lineage.operators.openlineage import lineage_from_sql
+
+        return lineage_from_sql(self, self._result)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+
+class DuckDBPurposeOperator(PurposeSQLOperator):
+    """:class:`PurposeSQLOperator` for the embedded DuckDB warehouse (connection ``duckdb_default``)."""
+
+    def __init__(self, *, sql: str, conn_id: str = "duckdb_default", **kwargs: Any) -> None:
+        kwargs.setdefault("dialect", "duckdb")
+        super().__init__(sql=sql, conn_id=conn_id, **kwargs)
+
+
+def read_columns(
+    hook: DbApiHook, tables: set[str], default_schema: str | None
+) -> dict[str, list[tuple[str, str | None]]]:
+    """Columns and types of ``tables`` from the warehouse's information_schema (bound parameters)."""
+    if not tables:
+        return {}
+    wanted: dict[tuple[str, str], str] = {}
+    for table in tables:
+        parts = table.split(".")
+        schema, name = (parts[-2], parts[-1]) if len(parts) > 1 else (default_schema or "", parts[-1])
+        wanted[(schema, name)] = table
+    names = sorted({n for _, n in wanted})
+    marks = ", ".join(["%s"] * len(names)) if hook.dialect_name != "duckdb" else ", ".join(["?"] * len(names))
+    rows = hook.get_records(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        f"WHERE lower(table_name) IN ({marks}) ORDER BY table_schema, table_name, ordinal_position",
+        parameters=names,
+    )
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for schema, name, column, type_ in rows:
+        key = wanted.get((schema.lower(), name.lower()))
+        if key is not None:
+            found.setdefault(key, []).append((column.lower(), type_))
+    return found
