@@ -28,10 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "benchmarks")]
 
 import uvicorn  # noqa: E402
+from ui_graph import synthetic  # noqa: E402
+
 from purpose_lineage.api.app import create_app  # noqa: E402
 from purpose_lineage.store import open_store  # noqa: E402
 from purpose_lineage.store.base import RunInfo  # noqa: E402
-from ui_graph import synthetic  # noqa: E402
 
 API_KEY = "ui-benchmark-key"
 CHROMIUM_ARGS = [

@@ -134,8 +134,8 @@ export function renderDetails(container, detail, { onFocus, onToggle, expanded }
         h('span', { class: a.success ? 'ok' : 'bad' }, a.success ? '✔' : '✖'), ' ',
         a.assertion, a.column ? ` (${a.column})` : '', a.severity ? ` · ${a.severity}` : '')))
       : h('p', { class: 'muted' }, 'No assertions recorded.'),
-    docs ? h('p', {}, h('a', { href: docs, class: 'docs-link', onclick: openTop }, 'Open Data Docs'))
-      : h('p', { class: 'muted' }, 'Data Docs: not configured (PURPOSE_LINEAGE_DATA_DOCS_URL).'),
+    docs ? h('p', {}, h('a', { href: docs, class: 'docs-link' }, 'Open Data Docs (Great Expectations)'))
+      : h('p', { class: 'muted' }, 'Data Docs: none built yet (the guard writes them to [purpose_lineage] data_docs_dir).'),
   );
 }
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from purpose_lineage.api.deps import StoreDep, require_auth
+from purpose_lineage.api.deps import DataDocsDirDep, StoreDep, require_auth
 from purpose_lineage.api.ui_schemas import (
     AssertionInfo,
     ColumnDetail,
@@ -83,9 +83,13 @@ async def page_user(
 PageUserDep = Annotated[str | None, Depends(page_user)]
 
 
-def data_docs_url() -> str | None:
-    """Where Great Expectations Data Docs are served (``PURPOSE_LINEAGE_DATA_DOCS_URL``), if anywhere."""
-    return os.environ.get(DATA_DOCS_ENV) or None
+def data_docs_url(docs_dir: DataDocsDirDep) -> str | None:
+    """The Data Docs link: ``PURPOSE_LINEAGE_DATA_DOCS_URL``, else our copy once the guard built some."""
+    if os.environ.get(DATA_DOCS_ENV):
+        return os.environ[DATA_DOCS_ENV]
+    if docs_dir is not None and (docs_dir / "index.html").is_file():
+        return "data-docs/index.html"  # relative to the page
+    return None
 
 
 DataDocsDep = Annotated[str | None, Depends(data_docs_url)]
@@ -113,6 +117,25 @@ def static_asset(name: str) -> FileResponse:
     if path.parent != STATIC_DIR or not path.is_file() or path.suffix not in _MEDIA_TYPES:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such asset")
     return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@api_router.get("/data-docs/{path:path}")
+def data_docs(path: str, docs_dir: DataDocsDirDep) -> FileResponse:
+    """The guard's Great Expectations Data Docs (static HTML), sandboxed away from Airflow's origin."""
+    if docs_dir is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No Data Docs directory configured")
+    root = docs_dir.resolve()
+    target = (root / (path or "index.html")).resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such Data Docs page")
+    # an opaque origin: GX's pages and their scripts cannot reach Airflow's cookies or API
+    headers = {
+        "Content-Security-Policy": "sandbox allow-scripts allow-popups",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return FileResponse(target, headers=headers)
 
 
 @api_router.get("/api/graph", response_model=GraphResponse)

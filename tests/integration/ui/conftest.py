@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 import ui_incident
+
 from purpose_lineage.store import open_store
 
 CHROMIUM = "/usr/bin/chromium"

@@ -16,9 +16,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import ui_incident as inc
 from fastapi.testclient import TestClient
+from starlette.routing import Mount
+
 from purpose_lineage.api.ui_schemas import GraphResponse, NodeResponse
 from purpose_lineage.store import open_store
-from starlette.routing import Mount
 
 PASSWORD = "route-tests-pw"
 UI = "/purpose-lineage/ui/"
@@ -50,12 +51,19 @@ def airflow_app(tmp_path_factory):
         plugin = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "/purpose-lineage")
         store = open_store(f"duckdb:///{tmp / 'lineage.duckdb'}", spool_dir=tmp / "spool")
         inc.fill(store)
+        docs = tmp / "data_docs"
+        (docs / "validations").mkdir(parents=True)
+        (docs / "index.html").write_text("<html><body>GX Data Docs index</body></html>")
+        (docs / "validations" / "audience.html").write_text("<html><script>1</script>audience suite</html>")
+        (tmp / "secret.txt").write_text("not for the browser")
         had = getattr(plugin.state, "lineage_store", None)
         plugin.state.lineage_store = store
+        plugin.state.data_docs_dir = docs
         try:
             yield app
         finally:
             plugin.state.lineage_store = had
+            del plugin.state.data_docs_dir
             store.close()
 
 
@@ -82,6 +90,7 @@ API_PATHS = [
     UI + "api/node/main.users_2fa",
     UI + "static/lineage.js",
     UI + "static/lineage.css",
+    UI + "data-docs/index.html",
 ]
 
 
@@ -244,3 +253,18 @@ def test_no_data_values_in_any_response(authed):
             elif isinstance(item, list):
                 stack.extend(item)
         assert not keys & {"value", "values", "sample", "samples", "data", "rows"}
+
+
+@pytest.mark.slow
+def test_data_docs_are_served_sandboxed_and_linked(authed):
+    index = authed.get(UI + "data-docs/")
+    assert index.status_code == 200 and "GX Data Docs index" in index.text
+    assert index.headers["content-security-policy"].startswith("sandbox allow-scripts")
+    page = authed.get(UI + "data-docs/validations/audience.html")
+    assert page.status_code == 200 and "audience suite" in page.text
+    for bad in ("data-docs/../secret.txt", "data-docs/..%2Fsecret.txt", "data-docs/missing.html"):
+        r = authed.get(UI + bad)
+        assert r.status_code == 404, bad
+        assert "not for the browser" not in r.text
+    assert authed.get(UI + "api/graph").json()["data_docs_url"] == "data-docs/index.html"
+    assert authed.get(UI + "api/node/" + inc.AUDIENCE).json()["data_docs_url"] == "data-docs/index.html"

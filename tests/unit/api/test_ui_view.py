@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from purpose_lineage.api.ui_schemas import GraphResponse
 from purpose_lineage.api.ui_view import Filters
 from purpose_lineage.api.ui_view import build_graph as build_raw
