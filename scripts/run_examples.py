@@ -146,7 +146,7 @@ def start_ui(home: Path) -> None:
     airflow = str(Path(sys.executable).with_name("airflow"))
     password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
     print(f"Starting the Airflow UI on http://localhost:8080  - log in as admin / {password}")
-    print("Lineage page: http://localhost:8080/plugin/purpose-lineage (also /purpose-lineage/ui/); Ctrl-C stops")
+    print("Lineage page: http://localhost:8080/plugin/purpose-lineage (or /purpose-lineage/ui/)")
     subprocess.run([airflow, "api-server", "--port", "8080"], check=False)
 
 
