@@ -34,13 +34,14 @@ import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from purpose_lineage.core.model import StatementLineage, Unknown
+from purpose_lineage.core.model import StatementLineage, Subtype, Unknown
 from purpose_lineage.core.sql_catalog import Catalog
 from purpose_lineage.core.sql_statements import RESULT_TABLE, Script
 from purpose_lineage.errors import SqlAnalysisError
@@ -138,13 +139,39 @@ def _dialect(name: str | None) -> Dialect:
 def _run(script: Script, node: exp.Expr, index: int, text: str, line: int, offset: int,
          strict: bool) -> StatementLineage:
     try:
-        return script.statement(node, index, text, line, offset)
+        return _name_aggregates(script.statement(node, index, text, line, offset), node)
     except Exception as exc:  # never lose the other statements of a script to one bad one
         if strict:
             raise SqlAnalysisError(f"statement {index + 1}: analysis failed ({type(exc).__name__})") from exc
         log.debug("lineage analysis of statement %d failed: %s", index, type(exc).__name__, exc_info=True)
         unknown = Unknown(f"analysis failed: {type(exc).__name__}", statement=index, line=line)
         return StatementLineage(index=index, sql=text, output=None, unknowns=(unknown,), line=line)
+
+
+def _name_aggregates(st: StatementLineage, node: exp.Expr) -> StatementLineage:
+    """Name the aggregate on AGGREGATION edges whose output column is one top-level aggregate call.
+
+    Policies may declare an aggregate safe (``count`` ends a purpose, ``max`` does not), so the
+    edge must say which one. Only the function name is kept: its arguments may hold literals.
+    Anything less direct (an aggregate inside an expression) stays unnamed and so never safe.
+    """
+    query = node.expression if isinstance(node, (exp.Create, exp.Insert)) else node
+    if not isinstance(query, exp.Select) or not st.output or not st.columns:
+        return st
+    names = {}
+    for column, projection in zip(st.columns, query.expressions, strict=False):
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(inner, exp.AggFunc):
+            names[column] = inner.sql_name()
+    if not names:
+        return st
+    edges = tuple(
+        replace(e, description=names[e.target.column])
+        if e.subtype is Subtype.AGGREGATION and e.target.column in names and not e.description
+        else e
+        for e in st.edges
+    )
+    return replace(st, edges=edges)
 
 
 _TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+).*?>", re.S)

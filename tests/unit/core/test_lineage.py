@@ -193,3 +193,10 @@ def test_constraint_predicates_redact_contact_literals() -> None:
     assert "alice" not in text and "555" not in text
     assert "t.email = '<redacted>'" in text and "t.n = 0" in text
     assert "t.country = 'DE'" in text and "t.day = '2024-01-01'" in text
+
+
+def test_aggregation_edges_name_their_aggregate_for_safe_aggregation_rules():
+    sql = "CREATE TABLE ad_audience_x AS SELECT count(DISTINCT phone) AS n, max(phone) AS m FROM users"
+    [st] = analyze(sql)
+    named = {(e.target.column, e.description) for e in st.edges if e.subtype.value == "AGGREGATION"}
+    assert named == {("n", "COUNT"), ("m", "MAX")}
