@@ -16,6 +16,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 COMMAND_MODULES: tuple[str, ...] = (
     "purpose_lineage.cli.taxonomy_cmd",
+    "purpose_lineage.cli.datacheck_cmd",
 )
 
 
