@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
+from great_expectations.datasource.fluent.config_str import ConfigStr
 from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
 from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
 
@@ -162,7 +163,7 @@ class DuckDBDatasource(SQLDatasource):
     """
 
     type: Literal["duckdb"] = "duckdb"  # type: ignore[assignment]
-    connection_string: str  # type: ignore[assignment]
+    connection_string: ConfigStr | str  # type: ignore[assignment]  # "${ENV_VAR}" is substituted
 
     @property
     def execution_engine_type(self) -> type[SqlAlchemyExecutionEngine]:

@@ -81,6 +81,8 @@ _SELF_TEST_VALUES = (
     "D41D8CD98F00B204E9800998ECF8427E",
 )
 _HEX_SQL = "'[0-9a-fA-F]{{32}}|[0-9a-fA-F]{{64}}'"
+# digits only, minus a leading "00" international prefix, in one regex pass
+_DIGITS = "nullif(regexp_replace(v, '^[^0-9]*0[^0-9]*0|[^0-9]+', '', 'g'), '')"
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,12 @@ def function_ddl(dialect: str, table: str) -> list[str]:
         )
         inner = f"sha256({var.format('ipad')} || encode(c))"
         return [
+            # nested WHENs: CASE evaluates a branch only for its rows, so the hex regex runs only on
+            # values long enough to be a digest
             f"CREATE OR REPLACE MACRO {schema}purpose_lineage_sink_key(v) AS CASE "
-            f"WHEN contains(v, '@') OR regexp_full_match(trim(v, {_WS}), {_HEX_SQL.format()}) "
-            f"THEN lower(trim(v, {_WS})) "
-            "ELSE nullif(regexp_replace(regexp_replace(v, '[^0-9]+', '', 'g'), '^00', ''), '') END",
+            f"WHEN contains(v, '@') THEN lower(trim(v, {_WS})) "
+            f"WHEN length(v) >= 32 AND regexp_full_match(trim(v, {_WS}), {_HEX_SQL.format()}) "
+            f"THEN lower(trim(v, {_WS})) ELSE {_DIGITS} END",
             f"CREATE OR REPLACE MACRO {schema}purpose_lineage_hmac64(c) AS "
             f"(('0x' || left(sha256({var.format('opad')} || unhex({inner})), 16))"
             "::UBIGINT::HUGEINT - 9223372036854775808)::BIGINT",
@@ -195,7 +199,7 @@ def function_ddl(dialect: str, table: str) -> list[str]:
         "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CASE "
         f"WHEN strpos(v, '@') > 0 OR btrim(v, {_WS}) ~ '^([0-9a-fA-F]{{32}}|[0-9a-fA-F]{{64}})$' "
         f"THEN lower(btrim(v, {_WS})) "
-        "ELSE nullif(regexp_replace(regexp_replace(v, '[^0-9]+', '', 'g'), '^00', ''), '') END $$",
+        f"ELSE {_DIGITS} END $$",
         f"CREATE OR REPLACE FUNCTION {schema}purpose_lineage_hmac64(c text) RETURNS bigint "
         "LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT (('x' || left(encode(sha256("
         f"{pad.format('opad')} || sha256({pad.format('ipad')} || convert_to(c, 'UTF8'))), 'hex'), 16))"

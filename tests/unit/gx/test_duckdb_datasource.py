@@ -116,12 +116,15 @@ class TestDuckDBDatasource:
         assert [c["name"] for c in columns] == ["id", "v"]
         assert [type(c["type"]).__name__ for c in columns] == ["BIGINT", "VARCHAR"]
 
-    def test_file_context_reloads_duckdb_datasource(self, table_url, tmp_path):
+    def test_file_context_reloads_duckdb_datasource(self, table_url, tmp_path, monkeypatch):
         url, (rows, *_) = table_url
+        monkeypatch.setenv("PL_TEST_WAREHOUSE_URL", url)
         root = tmp_path / "project"
         context = gx.get_context(mode="file", project_root_dir=root)
-        context.data_sources.add_duckdb("duck", connection_string=url).add_table_asset("t", table_name="t")
-        assert "type: duckdb" in (root / "gx" / "great_expectations.yml").read_text()
+        datasource = context.data_sources.add_duckdb("duck", connection_string="${PL_TEST_WAREHOUSE_URL}")
+        datasource.add_table_asset("t", table_name="t")
+        config = (root / "gx" / "great_expectations.yml").read_text()
+        assert "type: duckdb" in config and "${PL_TEST_WAREHOUSE_URL}" in config and url not in config
         reopened = gx.get_context(mode="file", project_root_dir=root)
         batch = (
             reopened.data_sources.get("duck").get_asset("t").add_batch_definition_whole_table("b").get_batch()

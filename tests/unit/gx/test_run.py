@@ -123,6 +123,13 @@ class TestAdAudience:
         result = run(duck, table, tmp_path)
         assert result.affected_count == 2  # one phone, one email, however often and however written
 
+    def test_numeric_phone_column_matches(self, duck, tmp_path):
+        duck.load(
+            "numeric_audience", "phone BIGINT, email VARCHAR", [(15550101002, None), (15550104444, None)]
+        )
+        result = run(duck, "numeric_audience", tmp_path)
+        assert (result.passed, result.affected_count) == (False, 1)
+
     def test_empty_audience_passes(self, duck, tmp_path):
         assert run(duck, audience(duck, []), tmp_path).passed
 
