@@ -3,7 +3,8 @@
 A fenced block in ``docs/**/*.md`` is executed when the line before its opening fence is an
 HTML comment ``<!-- test ... -->`` (invisible on the site). Words in the comment:
 
-- (nothing)      ```python: run with a fresh interpreter; ```yaml: validated as a purpose
+- (nothing)      ```python: run (consecutive Python samples share an interpreter, each
+                 with fresh globals); ```yaml: validated as a purpose
                  policy with ``purpose-lineage validate-policy``; ```console/```bash: every
                  ``purpose-lineage ...`` line (``$ `` prompt optional) is run;
 - ``file=PATH``  write the block to PATH in the page's working folder instead (a YAML file
@@ -20,6 +21,7 @@ a scheduler or a PostgreSQL server) are not run.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -48,7 +50,8 @@ class Sample:
 
     @property
     def id(self) -> str:
-        return f"{self.page.relative_to(DOCS)}:{self.line}"
+        page = self.page.relative_to(DOCS) if self.page.is_relative_to(DOCS) else self.page.name
+        return f"{page}:{self.line}"
 
 
 def extract_samples(page: Path) -> list[Sample]:
@@ -117,7 +120,42 @@ def _shell_commands(code: str) -> list[str]:
     return commands
 
 
+# Runs consecutive Python samples in one interpreter (Airflow is imported once per group), each
+# with fresh globals and its own stdout file; stops at the first failure and names it.
+DRIVER = """
+import contextlib, json, sys, traceback
+for sample_id, path, out in json.loads(sys.argv[1]):
+    code = compile(open(path, encoding="utf-8").read(), sample_id, "exec")
+    with open(out, "w", encoding="utf-8") as stdout, contextlib.redirect_stdout(stdout):
+        try:
+            exec(code, {"__name__": "__main__"})
+        except BaseException:
+            sys.stderr.write(f"sample {sample_id} failed:\\n" + traceback.format_exc())
+            sys.exit(1)
+"""
+
+
+def run_python(samples: list[Sample], workdir: Path, env: dict[str, str]) -> None:
+    batch = []
+    for sample in samples:
+        script = workdir / f"sample_{sample.line}.py"
+        script.write_text(sample.code, encoding="utf-8")
+        batch.append((sample.id, str(script), str(workdir / f"sample_{sample.line}.out")))
+    ids = ", ".join(s.id for s in samples)
+    out = _run([sys.executable, "-c", DRIVER, json.dumps(batch)], workdir, env, ids)
+    assert out.returncode == 0, f"{ids}: a sample failed\n{out.stdout}\n{out.stderr[-4000:]}"
+    for sample, (_, _, stdout) in zip(samples, batch, strict=True):
+        _expect(sample, [Path(stdout).read_text(encoding="utf-8")])
+
+
+def _expect(sample: Sample, outputs: list[str]) -> None:
+    if "expect" in sample.options:
+        text = sample.options["expect"]
+        assert any(text in o for o in outputs), f"{sample.id}: output lacks {text!r}\n{outputs}"
+
+
 def run_sample(sample: Sample, workdir: Path, env: dict[str, str]) -> None:
+    """Run one non-Python sample (or write its file)."""
     opts = sample.options
     if "file" in opts:
         target = workdir / opts["file"]
@@ -128,13 +166,7 @@ def run_sample(sample: Sample, workdir: Path, env: dict[str, str]) -> None:
             out = _run(cmd, workdir, env, sample.id)
             assert out.returncode == 0, f"{sample.id}: policy invalid\n{out.stdout}{out.stderr}"
         return
-    if sample.lang == "python":
-        script = workdir / f"sample_{sample.line}.py"
-        script.write_text(sample.code, encoding="utf-8")
-        out = _run([sys.executable, str(script)], workdir, env, sample.id)
-        assert out.returncode == 0, f"{sample.id}: sample failed\n{out.stdout}\n{out.stderr[-4000:]}"
-        outputs = [out.stdout]
-    elif sample.lang == "yaml":
+    if sample.lang == "yaml":
         policy = workdir / f"policy_{sample.line}.yaml"
         policy.write_text(sample.code, encoding="utf-8")
         out = _run([str(BIN / "purpose-lineage"), "validate-policy", str(policy)], workdir, env, sample.id)
@@ -155,9 +187,22 @@ def run_sample(sample: Sample, workdir: Path, env: dict[str, str]) -> None:
             outputs.append(out.stdout)
     else:
         raise AssertionError(f"{sample.id}: no runner for a ```{sample.lang} block")
-    if "expect" in opts:
-        text = opts["expect"]
-        assert any(text in o for o in outputs), f"{sample.id}: output lacks {text!r}\n{outputs}"
+    _expect(sample, outputs)
+
+
+def run_page(samples: list[Sample], workdir: Path, env: dict[str, str]) -> None:
+    """Samples in page order; consecutive Python samples share one interpreter."""
+    pending: list[Sample] = []
+    for sample in samples:
+        if sample.lang == "python" and "file" not in sample.options:
+            pending.append(sample)
+            continue
+        if pending:
+            run_python(pending, workdir, env)
+            pending = []
+        run_sample(sample, workdir, env)
+    if pending:
+        run_python(pending, workdir, env)
 
 
 def test_samples_are_found():
@@ -179,5 +224,17 @@ def test_page_samples_run(page: Path, tmp_path: Path):
     env = _env(tmp_path)
     for folder in ("airflow", "dags", "plugins", "work"):
         (tmp_path / folder).mkdir()
-    for sample in extract_samples(page):
-        run_sample(sample, tmp_path / "work", env)
+    run_page(extract_samples(page), tmp_path / "work", env)
+
+
+def test_a_failing_sample_fails_the_page(tmp_path):
+    """The runner reports a broken sample by its place, and checks ``expect=``."""
+    page = tmp_path / "p.md"
+    page.write_text(
+        "<!-- test -->\n```python\nprint('ok')\n```\n\n<!-- test -->\n```python\nraise ValueError('x')\n```\n"
+    )
+    with pytest.raises(AssertionError, match=r"p\.md:7.*ValueError"):
+        run_page(extract_samples(page), tmp_path, _env(tmp_path))
+    page.write_text("<!-- test expect=absent -->\n```python\nprint('present')\n```\n")
+    with pytest.raises(AssertionError, match="lacks 'absent'"):
+        run_page(extract_samples(page), tmp_path, _env(tmp_path))
