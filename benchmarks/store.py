@@ -202,6 +202,7 @@ class InMemory:
 
     def __init__(self, url: str):
         import duckdb
+
         from purpose_lineage.store.duckdb_store import duckdb_path
 
         con = duckdb.connect(str(duckdb_path(url)), read_only=True)

@@ -166,3 +166,52 @@ class ExpectConsentedIdentifiersOnly(_CountOnlyExpectation):
     @classmethod
     def _build_query(cls, columns: list[str], table: str) -> str:
         return consent_query(columns, table)
+
+
+FINDINGS_TABLE = "pl_guard_findings"
+
+
+def findings_query(run_key: str, findings_table: str = FINDINGS_TABLE) -> str:
+    """The lineage findings the guard recorded for one run: metadata rows (rule, path), never values.
+
+    >>> findings_query("dag/run'1/task")
+    "SELECT rule, source, purpose, sink, path FROM pl_guard_findings WHERE run_key = 'dag/run''1/task'"
+    """
+    key = run_key.replace("'", "''")
+    return (
+        f"SELECT rule, source, purpose, sink, path FROM {quote_table(findings_table)} WHERE run_key = '{key}'"
+    )
+
+
+class ExpectNoForbiddenPurposeFlows(UnexpectedRowsExpectation):
+    """Lineage level: no column carrying a forbidden purpose reaches this sink, by any counted edge.
+
+    The guard evaluates the policy on the lineage store's paths into the sink and records each
+    offending path in ``findings_table`` under ``run_key``; this expectation fails on any of
+    them, so lineage and data checks share one validation result and one Data Docs page.
+    The unexpected rows are paths (source column and purpose, hops with edge kinds, sink column).
+
+    Args:
+        run_key: the guard run's key (DAG, run and task).
+        findings_table: where the guard records findings.
+    """
+
+    run_key: str | SuiteParameterDict
+    findings_table: str | SuiteParameterDict = FINDINGS_TABLE
+    unexpected_rows_query: str | SuiteParameterDict = ""
+    description: str | None = (
+        "No column carrying a purpose the policy forbids for this sink reaches it, "
+        "by copy, hash, join key, filter or any other edge the policy counts."
+    )
+
+    @pydantic.root_validator(pre=True)
+    def _derive_query(cls, values: dict[str, Any]) -> dict[str, Any]:
+        run_key = values.get("run_key")
+        table = values.get("findings_table") or FINDINGS_TABLE
+        if _is_parameter(run_key) or _is_parameter(table):
+            values["unexpected_rows_query"] = {"$PARAMETER": UNRESOLVED}
+            return values
+        if not isinstance(run_key, str) or not run_key:
+            raise ValueError("run_key must be the guard run's key")
+        values["unexpected_rows_query"] = findings_query(run_key, table)
+        return values

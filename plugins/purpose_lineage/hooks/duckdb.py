@@ -18,6 +18,7 @@ class DuckDBHook(DbApiHook):
     conn_type = "duckdb"
     hook_name = "DuckDB"
     supports_autocommit = False
+    _placeholder = "?"  # DuckDB binds ? (insert_rows and friends use this)
 
     def __init__(self, *args: Any, database: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -152,7 +152,8 @@ class PurposeGuardOperator(BaseSQLOperator):
         from purpose_lineage.operators.current import current_lineage
         from purpose_lineage.operators.sql import read_columns
 
-        current = current_lineage(self.store, [staging])  # StoreError -> fail closed
+        with self.store.reading():
+            current = current_lineage(self.store, [staging])  # StoreError -> fail closed
         found = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
         publish = [
             Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY)
@@ -197,11 +198,34 @@ class PurposeGuardOperator(BaseSQLOperator):
         text = ("char", "text", "string", "varchar", "blob", "bytea")
         return [c for c, t in cols.get(staging, []) if t and any(k in t.lower() for k in text)]
 
-    def run_data_checks(self, suite: str, staging: str, violations: list[Violation]) -> Any:
-        from purpose_lineage.gx.run import run_suite
+    def record_findings(self, run_key: str, violations: Sequence[Violation]) -> None:
+        """Write the lineage findings where the suite's lineage expectation reads them (metadata only)."""
+        from purpose_lineage.core.report import render_path
+        from purpose_lineage.gx.expectations import FINDINGS_TABLE
 
         hook = self.get_db_hook()
+        mark = "?" if self.dialect == "duckdb" else "%s"
+        hook.run(
+            f"CREATE TABLE IF NOT EXISTS {FINDINGS_TABLE} (run_key VARCHAR, rule VARCHAR, "
+            "source VARCHAR, purpose VARCHAR, sink VARCHAR, path VARCHAR)"
+        )
+        hook.run(f"DELETE FROM {FINDINGS_TABLE} WHERE run_key = {mark}", parameters=[run_key])
+        rows = [
+            (run_key, v.rule, f"{v.source}.{v.source_column}", v.purpose, v.sink, render_path(v))
+            for v in violations
+        ]
+        if rows:
+            hook.insert_rows(
+                FINDINGS_TABLE, rows, target_fields=["run_key", "rule", "source", "purpose", "sink", "path"]
+            )
+
+    def run_data_checks(self, suite: str, staging: str, violations: list[Violation], run_key: str) -> Any:
+        from purpose_lineage.gx.run import run_suite
+
+        self.record_findings(run_key, violations)
+        hook = self.get_db_hook()
         params = {
+            "run_key": run_key,
             "identifier_columns": self.identifier_columns or self.text_columns(staging),
             "fingerprint_table": self.fingerprint_table,
             "consent_table": self.consent_table,
@@ -231,15 +255,16 @@ class PurposeGuardOperator(BaseSQLOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from purpose_lineage.core.report import render_text
-        from purpose_lineage.errors import PolicyViolationError, PurposeLineageError
+        from purpose_lineage.errors import PolicyViolationError
 
         staging, target = self._qualified(self.staging_table), self._qualified(self.target_table)
         suite = self.suite_for(target)
         reasons: list[str] = []
         try:
             violations, unwritten = self.check_lineage(staging, target)
-            result = self.run_data_checks(suite, staging, violations) if suite else None
-        except PurposeLineageError as exc:  # store down, missing secret or suite, GX error
+            run_key = f"{context['ti'].dag_id}/{context['ti'].run_id}/{self.task_id}"
+            result = self.run_data_checks(suite, staging, violations, run_key) if suite else None
+        except Exception as exc:  # store down, missing secret or suite, GX or warehouse error
             self._record(context, GuardOutcome(target, False, suite=suite, reasons=(str(exc),)))
             raise AirflowFailException(
                 f"Purpose guard cannot judge {staging}, so it fails closed: {exc}"

@@ -110,16 +110,19 @@ class PurposeSQLOperator(BaseSQLOperator):
         first = analyze_sql(self.sql, dialect=self.sql_dialect, default_schema=self.default_schema)
         tables = {t for s in first for t in (*s.inputs, s.output) if t}
         columns = read_columns(hook, tables, self.default_schema)
-        statements = analyze_sql(
-            self.sql,
-            dialect=self.sql_dialect,
-            catalog={t: [c for c, _ in cols] for t, cols in columns.items()},
-            default_schema=self.default_schema,
-        )
+        statements = first
+        if any(st.unknowns for st in first):  # a catalog resolves `*` and unqualified columns
+            statements = analyze_sql(
+                self.sql,
+                dialect=self.sql_dialect,
+                catalog={t: [c for c, _ in cols] for t, cols in columns.items()},
+                default_schema=self.default_schema,
+            )
         ti = context["ti"]
         run_id = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
         inputs = sorted({t for st in statements for t in st.inputs} - {st.output for st in statements})
-        upstream = current_lineage(self.store, inputs)
+        with self.store.reading():
+            upstream = current_lineage(self.store, inputs)
         result = trace(
             statements,
             upstream_edges=upstream.edges,

@@ -28,6 +28,7 @@ edge out of any column of ``t``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -355,6 +356,10 @@ class LineageStore(ABC):
     @abstractmethod
     def schema_version(self) -> int:
         """The schema version of the store (raises StoreError when unreachable)."""
+
+    def reading(self) -> contextlib.AbstractContextManager[LineageStore]:
+        """Several reads in one session (backends may hold one connection); default: no-op."""
+        return contextlib.nullcontext(self)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -21,7 +21,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -321,7 +321,33 @@ class SqlStore(LineageStore):
 
     # -- reads -----------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[SqlStore]:
+        """Hold one session for several reads: one lock and connection instead of one per call.
+
+        Tasks ask a handful of questions in a row (runs, edges, tags of a few tables); on a
+        DuckDB file each session costs a lock and an open. Writes must not run inside.
+        """
+        if getattr(self, "_held", None) is not None:
+            yield self
+            return
+        if self.spool.count():
+            self.drain(wait=self.read_wait)
+        try:
+            with self._session(self.read_wait) as conn:
+                self._check_schema(conn)
+                self._held = conn
+                try:
+                    yield self
+                finally:
+                    self._held = None
+        except Unavailable as exc:
+            raise StoreError(f"lineage store unreachable: {exc}") from exc
+
     def _read(self, fn: Callable[[Conn], T]) -> T:
+        held = getattr(self, "_held", None)
+        if held is not None:
+            return fn(held)
         if self.spool.count():
             self.drain(wait=self.read_wait)  # read your own (spooled) writes when the store is back
         try:
