@@ -46,6 +46,10 @@ def prepare_environment(home: Path, *, keep: bool = False) -> dict[str, str]:
         (home / stale).unlink(missing_ok=True)
     for stale in () if keep else ("purpose_lineage_spool", "data_docs"):
         shutil.rmtree(home / stale, ignore_errors=True)
+    # SimpleAuthManager generates missing passwords into this file; a known one for the demo
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    if not passwords.exists():
+        passwords.write_text(json.dumps({"admin": "admin"}))
     key_file = home / "fingerprint.key"
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
@@ -140,8 +144,9 @@ def print_table(rows: list[dict]) -> None:
 
 def start_ui(home: Path) -> None:
     airflow = str(Path(sys.executable).with_name("airflow"))
-    print("Starting the Airflow UI (api-server) on http://localhost:8080  - log in as admin / admin")
-    print("Lineage page: http://localhost:8080/plugin/purpose-lineage   (Ctrl-C to stop)")
+    password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+    print(f"Starting the Airflow UI on http://localhost:8080  - log in as admin / {password}")
+    print("Lineage page: http://localhost:8080/plugin/purpose-lineage (or /purpose-lineage/ui/)")
     subprocess.run([airflow, "api-server", "--port", "8080"], check=False)
 
 

@@ -76,5 +76,32 @@ def ui_base_url() -> str:
     return _get("ui_base_url", "http://localhost:8080").rstrip("/")
 
 
+@functools.cache
+def data_docs_url() -> str:
+    return _get("data_docs_url")
+
+
+@functools.cache
+def alert_channels() -> tuple[str, ...]:
+    """Default alert channels: ``kind:conn_id`` items separated by commas."""
+    return tuple(c.strip() for c in _get("alert_channels").split(",") if c.strip())
+
+
+@functools.cache
+def alert_ledger() -> str:
+    return _get("alert_ledger", "auto")
+
+
+@functools.cache
+def alert_retry() -> dict[str, float]:
+    """Per-channel retry settings of alerts: attempts, backoff, total and per-attempt seconds."""
+    return {
+        "max_attempts": int(_get("alert_max_attempts", "4")),
+        "backoff_seconds": float(_get("alert_backoff_seconds", "1")),
+        "max_seconds": float(_get("alert_max_seconds", "60")),
+        "timeout_seconds": float(_get("alert_timeout_seconds", "10")),
+    }
+
+
 def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))

@@ -85,6 +85,38 @@ def get_provider_info() -> dict[str, Any]:
                         "Public base URL of the Airflow UI, used in alert links.",
                         "http://localhost:8080",
                     ),
+                    "data_docs_url": _option(
+                        "URL of the Great Expectations Data Docs site, linked from alerts. Empty: no link "
+                        "(unless the guard's XCom summary carries one).",
+                        "",
+                        "https://docs.example.com/gx/index.html",
+                    ),
+                    "alert_channels": _option(
+                        "Default channels of PurposeAlertNotifier when it is given none: comma-separated "
+                        "kind:conn_id items, kind in slack, email, webhook.",
+                        "",
+                        "slack:purpose_alerts_slack,email:smtp_default,webhook:siem",
+                    ),
+                    "alert_ledger": _option(
+                        "Where sent alerts are remembered to suppress duplicates: auto (the lineage store if "
+                        "it supports claims, else a SQLite file in spool_dir), store, sqlite, "
+                        "sqlite:///path, or none.",
+                        "auto",
+                    ),
+                    "alert_max_attempts": _option(
+                        "Attempts per alert channel before giving up.", "4", type_="integer"
+                    ),
+                    "alert_backoff_seconds": _option(
+                        "First wait between attempts of an alert channel; doubles each time (at most 30 s).",
+                        "1",
+                        type_="float",
+                    ),
+                    "alert_max_seconds": _option(
+                        "Most seconds an alert channel keeps retrying.", "60", type_="float"
+                    ),
+                    "alert_timeout_seconds": _option(
+                        "Timeout of one attempt (connect and send) of an alert channel.", "10", type_="float"
+                    ),
                 },
             }
         },
@@ -99,5 +131,5 @@ def get_provider_info() -> dict[str, Any]:
                 "to_openlineage_converter": "purpose_lineage.assets.convert_asset_to_openlineage",
             }
         ],
-        "notifications": [],
+        "notifications": ["purpose_lineage.notifications.alert.PurposeAlertNotifier"],
     }

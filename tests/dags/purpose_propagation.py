@@ -7,6 +7,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
+from purpose_lineage.operators.detect import DetectIdentifiersOperator
 from purpose_lineage.operators.sql import DuckDBPurposeOperator
 from purpose_lineage.operators.tags import DeclarePurposeOperator
 
@@ -58,3 +59,11 @@ with DAG("purpose_propagation", start_date=datetime(2026, 1, 1), schedule=None, 
     )
     seed >> [declare_phone, declare_email] >> hash_phones >> match >> publish
     declare_email >> email_audience
+
+with DAG("purpose_detection", start_date=datetime(2026, 1, 1), schedule=None, catchup=False) as detection_dag:
+    DuckDBPurposeOperator(
+        task_id="load_untagged",
+        conn_id="warehouse",
+        sql="CREATE OR REPLACE TABLE crm_export AS "
+        "SELECT i AS id, 'client' || i || '@example.com' AS contact FROM range(300) t(i)",
+    ) >> DetectIdentifiersOperator(task_id="detect", conn_id="warehouse", tables=["main.crm_export"])

@@ -131,3 +131,23 @@ def test_rerun_is_idempotent_in_the_store(propagation_run):
     after = (len(store.edges()), len(store.tags_for(["main.ad_audience_acme", "main.matched_users"])))
     # a second run records its own run id but no duplicate edge or tag
     assert after == before
+
+
+def test_detection_tags_untagged_emails_and_emits_detected_tags(airflow_db):
+    from conftest import OL_EVENTS
+    from purpose_lineage.store import open_store
+
+    OL_EVENTS.unlink(missing_ok=True)
+    assert _run_dag("purpose_detection").state == "success"
+    tags = open_store(os.environ["PURPOSE_LINEAGE_STORE_URL"]).tags_for(["main.crm_export"])
+    assert [(t.column.column, t.category, t.purpose, t.source.value) for t in tags] == [
+        ("contact", "user.contact.email", "unknown", "detected")
+    ]
+    complete, events = _complete_events(OL_EVENTS)
+    assert [p for e in events for p in validate_event(e)] == []
+    [dataset] = complete["detect"]["inputs"]
+    assert _field_tags(dataset)["contact"] == {
+        ("purpose", "unknown"),
+        ("data_category", "user.contact.email"),
+    }
+    assert {t["source"] for t in dataset["facets"]["tags"]["tags"]} == {"detected"}

@@ -68,3 +68,12 @@ def test_module_imports_only_downward(path: Path):
         elif root in ADAPTER_FORBIDDEN and not (layer == "api" and rel == "api/deps.py"):
             bad.append(name)
     assert not bad, f"{rel} ({layer}) imports {sorted(bad)}"
+
+
+def test_test_modules_have_unique_basenames():
+    # rootdir-relative imports: two test_x.py in different folders collide on a fresh clone
+    from collections import Counter
+
+    tests = Path(__file__).resolve().parents[1]
+    names = Counter(p.name for p in tests.rglob("test_*.py"))
+    assert [n for n, c in names.items() if c > 1] == []

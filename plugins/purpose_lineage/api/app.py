@@ -18,6 +18,7 @@ def create_app(*, store: LineageStore | None = None, api_key: str | None = None)
     """
     from purpose_lineage.api.ingest import ingest_router
     from purpose_lineage.api.routes import lineage_router
+    from purpose_lineage.api.ui import ui_router
 
     app = FastAPI(title="Purpose Lineage", description="Purpose-aware column lineage for Airflow.")
     if store is not None:
@@ -26,4 +27,5 @@ def create_app(*, store: LineageStore | None = None, api_key: str | None = None)
         app.state.api_key = api_key
     app.include_router(ingest_router)
     app.include_router(lineage_router)
+    app.include_router(ui_router)
     return app

@@ -12,6 +12,7 @@ No ``from __future__ import annotations`` here: FastAPI reads these signatures a
 import hmac
 import logging
 import threading
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
@@ -43,6 +44,22 @@ def get_store(request: Request) -> LineageStore:
 
 
 StoreDep = Annotated[LineageStore, Depends(get_store)]
+
+
+def get_data_docs_dir(request: Request) -> Path | None:
+    """Where the guard builds Great Expectations Data Docs: ``app.state.data_docs_dir``, else the config."""
+    state = request.app.state
+    if hasattr(state, "data_docs_dir"):
+        return state.data_docs_dir
+    try:
+        from purpose_lineage import config
+
+        return config.data_docs_dir()
+    except Exception:  # no Airflow config available: no Data Docs
+        return None
+
+
+DataDocsDirDep = Annotated[Path | None, Depends(get_data_docs_dir)]
 
 
 def _start_drainer(store: LineageStore, interval: float) -> None:

@@ -45,6 +45,7 @@ DEFAULT_NAMESPACE = "default"
 DEFAULT_DEPTH = 20  # as Marquez
 DEFAULT_MAX_PATHS = 10_000
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+ALERT_CLAIM_RETENTION_DAYS = 30
 
 
 def utcnow() -> datetime:
@@ -342,6 +343,29 @@ class LineageStore(ABC):
         tables: Iterable[str] | None = None,
     ) -> GraphSnapshot:
         """Datasets, columns, edges, tags, runs and verdicts, optionally narrowed to a DAG, run or tables."""
+
+    # -- alert claims (duplicate suppression of failed-run alerts) -------------------------
+
+    supports_alert_claims: bool = False  # True where claim_alert/release_alert are implemented
+
+    def claim_alert(self, key: Any) -> bool:
+        """Claim the right to send one alert: True the first time ``key`` is claimed, then False.
+
+        ``key`` has the attributes ``dag_id``, ``run_id``, ``sink``, ``fingerprint`` (a hash of
+        the violation's rule and path metadata, never of data) and ``channel``, e.g.
+        :class:`purpose_lineage.notifications.ledger.AlertKey`. Claims are shared by every
+        process using the store, so a task retried on another worker does not alert twice.
+        Claims older than :data:`ALERT_CLAIM_RETENTION_DAYS` are forgotten.
+
+        Raises:
+            StoreError: the store is unreachable (the caller sends anyway: a duplicate alert
+                is better than a lost one). Never spooled.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not record alert claims")
+
+    def release_alert(self, key: Any) -> None:
+        """Forget a claim (its channel failed for good), so that a later try may send it."""
+        raise NotImplementedError(f"{type(self).__name__} does not record alert claims")
 
     # -- housekeeping ---------------------------------------------------------------
 

@@ -144,6 +144,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         ),
     ),
+    Migration(
+        3,
+        "alert claims: which failed-run alert went to which channel (duplicate suppression)",
+        _both(
+            """CREATE TABLE pl_alert_claims (
+                dag_id TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                sink TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                claimed_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (dag_id, run_id, sink, fingerprint, channel))""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -161,7 +175,7 @@ def pending(version: int, target: int = LATEST) -> list[Migration]:
     """Migrations to apply to go from ``version`` to ``target``.
 
     >>> [m.version for m in pending(0)]
-    [1, 2]
+    [1, 2, 3]
     >>> pending(LATEST)
     []
     """

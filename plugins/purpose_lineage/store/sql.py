@@ -22,6 +22,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from purpose_lineage.errors import StoreError
 from purpose_lineage.store import migrations, reads, search
 from purpose_lineage.store.apply import Conn, apply_batch, apply_batches
 from purpose_lineage.store.base import (
+    ALERT_CLAIM_RETENTION_DAYS,
     DEFAULT_DEPTH,
     DEFAULT_MAX_PATHS,
     DEFAULT_NAMESPACE,
@@ -44,8 +46,9 @@ from purpose_lineage.store.base import (
     as_column_ref,
     edge_key,
     tag_key,
+    utcnow,
 )
-from purpose_lineage.store.batch import Batch
+from purpose_lineage.store.batch import Batch, naive_utc
 from purpose_lineage.store.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -358,6 +361,42 @@ class SqlStore(LineageStore):
             if self.spool_first and self.spool.count():
                 self.drain(wait=0.0)
 
+    # -- alert claims (not spooled: a claim that cannot reach the store is no claim) ---------
+
+    supports_alert_claims = True
+
+    def claim_alert(self, key: Any) -> bool:
+        row = _claim_row(key)
+        now = naive_utc(utcnow())
+        cutoff = now - timedelta(days=ALERT_CLAIM_RETENTION_DAYS)
+
+        def claim(c: Conn) -> bool:
+            c.x("DELETE FROM pl_alert_claims WHERE claimed_at < ?", [cutoff])
+            got = c.q(
+                "INSERT INTO pl_alert_claims (dag_id, run_id, sink, fingerprint, channel, claimed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+                [*row, now],
+            )
+            return bool(got)
+
+        return self._claims(claim)
+
+    def release_alert(self, key: Any) -> None:
+        row = _claim_row(key)
+        self._claims(
+            lambda c: c.x(
+                "DELETE FROM pl_alert_claims "
+                "WHERE dag_id = ? AND run_id = ? AND sink = ? AND fingerprint = ? AND channel = ?",
+                row,
+            )
+        )
+
+    def _claims(self, fn: Callable[[Conn], T]) -> T:
+        try:
+            return self._run(fn, wait=self.read_wait)
+        except Unavailable as exc:
+            raise StoreError(f"lineage store unreachable: {exc}") from exc
+
     def schema_version(self) -> int:
         return self._read(lambda c: migrations.current_version(c.q))
 
@@ -501,6 +540,15 @@ def _runs_matching(c: Conn, dag_id: str | None, run_id: str | None) -> list[RunR
         sql += " AND r.run_id = ?"
         params.append(run_id)
     return reads._runs(c, c.q(sql, params))
+
+
+def _claim_row(key: Any) -> list[str]:
+    fields = ("dag_id", "run_id", "sink", "fingerprint", "channel")
+    row = [str(getattr(key, f, "") or "") for f in fields]
+    missing = [f for f, v in zip(fields, row, strict=True) if not v and f != "sink"]
+    if missing:
+        raise StoreError(f"an alert claim key needs non-empty {', '.join(missing)}")
+    return row
 
 
 def _check_depth(depth: int) -> None:

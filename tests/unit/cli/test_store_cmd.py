@@ -6,7 +6,7 @@ import json
 
 from purpose_lineage.cli import main
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag
-from purpose_lineage.store import open_store
+from purpose_lineage.store import migrations, open_store
 from purpose_lineage.store.base import RunInfo
 
 
@@ -40,13 +40,13 @@ def test_status_drain_migrate(tmp_path, capsys):
     assert main(["store", "--url", url, "--format", "json", "status"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "url_scheme": "duckdb",
-        "schema_version": 2,
+        "schema_version": migrations.LATEST,
         "pending": 0,
         "failed": 0,
     }
     assert main(["store", "--url", url, "drain"]) == 0
     assert main(["store", "--url", url, "migrate"]) == 0
-    assert "schema_version  2" in capsys.readouterr().out
+    assert f"schema_version  {migrations.LATEST}" in capsys.readouterr().out
 
 
 def test_errors_exit_1_and_usage_exit_2(capsys):

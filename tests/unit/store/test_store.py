@@ -8,6 +8,7 @@ import pytest
 
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
 from purpose_lineage.errors import StoreError
+from purpose_lineage.store import migrations
 from purpose_lineage.store.base import Assertion, DatasetInfo, RunInfo, Verdict
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -44,7 +45,7 @@ def test_edges_round_trip_with_kinds_and_provenance(store):
     ]
     assert store.edges(dag_id="ads") == sorted(INCIDENT)
     assert store.edges(dag_id="other") == []
-    assert store.schema_version() == 2
+    assert store.schema_version() == migrations.LATEST
 
 
 def test_replayed_event_changes_nothing(store, raw):
