@@ -238,3 +238,27 @@ def test_a_failing_sample_fails_the_page(tmp_path):
     page.write_text("<!-- test expect=absent -->\n```python\nprint('present')\n```\n")
     with pytest.raises(AssertionError, match="lacks 'absent'"):
         run_page(extract_samples(page), tmp_path, _env(tmp_path))
+
+
+def test_reference_covers_every_option_command_and_operator():
+    """The reference pages name every config option, CLI command and public operator of the code."""
+    from purpose_lineage.get_provider_info import CONFIG_SECTION, get_provider_info
+
+    config = (DOCS / "reference" / "config.md").read_text(encoding="utf-8")
+    options = get_provider_info()["config"][CONFIG_SECTION]["options"]
+    assert [o for o in options if f"| `{o}` |" not in config] == []
+
+    cli = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    commands = subprocess.run(
+        [str(BIN / "purpose-lineage"), "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    listed = re.findall(r"^    ([a-z][a-z-]+)", commands, flags=re.M)
+    modules = list((ROOT / "plugins" / "purpose_lineage" / "cli").glob("*_cmd.py"))
+    assert len(listed) >= len(modules) > 0
+    assert [c for c in listed if f"## `{c}`" not in cli] == []
+
+    operators = (DOCS / "reference" / "operators.md").read_text(encoding="utf-8")
+    found = set()
+    for module in (ROOT / "plugins" / "purpose_lineage" / "operators").glob("*.py"):
+        found |= set(re.findall(r"^class (\w+Operator)\(", module.read_text(encoding="utf-8"), flags=re.M))
+    assert found and [o for o in sorted(found) if f"## `{o}`" not in operators] == []
