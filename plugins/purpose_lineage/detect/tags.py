@@ -34,9 +34,8 @@ def findings_to_tags(
 
     >>> from purpose_lineage.detect.model import DetectedClass
     >>> f = Finding("Main.Users", "Phone", DetectedClass.PHONE, 0.97, category="user.contact.phone_number")
-    >>> findings_to_tags([f])
-    [Tag(column=ColumnRef(table='main.users', column='phone'), category='user.contact.phone_number', \
-purpose='unknown', source=<TagSource.DETECTED: 'detected'>, origin=None, run_id=None)]
+    >>> [(str(t.column), t.category, t.purpose, t.source.value) for t in findings_to_tags([f])]
+    [('main.users.phone', 'user.contact.phone_number', 'unknown', 'detected')]
     >>> findings_to_tags([f], mode="report")
     []
     """
