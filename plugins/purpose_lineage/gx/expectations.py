@@ -174,8 +174,8 @@ FINDINGS_TABLE = "pl_guard_findings"
 def findings_query(run_key: str, findings_table: str = FINDINGS_TABLE) -> str:
     """The lineage findings the guard recorded for one run: metadata rows (rule, path), never values.
 
-    >>> findings_query("dag/run'1/task")
-    "SELECT rule, source, purpose, sink, path FROM pl_guard_findings WHERE run_key = 'dag/run''1/task'"
+    >>> print(findings_query("dag/run'1/task"))
+    SELECT rule, source, purpose, sink, path FROM "pl_guard_findings" WHERE run_key = 'dag/run''1/task'
     """
     key = run_key.replace("'", "''")
     return (
