@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 import requests
 import ui_incident as inc
+from ui_fixtures import *  # noqa: F403 - the fixtures airflow_server, browser, page
 from ui_screens import screenshot
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,8 @@
 """Fixtures of the lineage page tests: a real Airflow API server, headless Chromium, the incident.
 
+Test modules import the fixtures they use (no conftest.py beside them: other test modules
+import helpers ``from conftest``, which a second conftest module would shadow).
+
 The server runs in its own fresh AIRFLOW_HOME with SimpleAuthManager, over a DuckDB store
 filled with the incident through the store API. Chromium is Debian's (/usr/bin/chromium),
 driven by Playwright; no browser is downloaded.
@@ -83,7 +86,9 @@ def airflow_env(home: Path, store_url: str, port: int | None = None) -> dict[str
     return env
 
 
-@pytest.fixture(scope="session")
+# module scope: the server and the browser are gone before other modules run (a test that forks,
+# e.g. OpenLineage's per-event process, must not inherit Playwright's threads)
+@pytest.fixture(scope="module")
 def airflow_server(tmp_path_factory) -> Iterator[AirflowServer]:
     """``airflow api-server`` on a free port, logged-in user ``admin``, the incident in its store."""
     home = tmp_path_factory.mktemp("ui-airflow-home")
@@ -140,7 +145,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium through Playwright."""
     if not Path(CHROMIUM).exists():
@@ -164,3 +169,6 @@ def page(browser, airflow_server):
     p.on("dialog", lambda d: (p.errors.append(f"dialog: {d.message}"), d.dismiss()))
     yield p
     context.close()
+
+
+__all__ = ["AirflowServer", "airflow_server", "browser", "page"]
