@@ -16,7 +16,9 @@ SECURITY = "essential.service.security"
 
 @pytest.fixture(scope="module")
 def pg_run(airflow_db):
-    from conftest import OL_EVENTS
+    from helpers.airflow_env import ol_events_file
+
+    OL_EVENTS = ol_events_file()
 
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {PG_DB}"], capture_output=True

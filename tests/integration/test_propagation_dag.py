@@ -49,7 +49,9 @@ def _indirect_inputs(dataset: dict, field: str) -> set[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def propagation_run(airflow_db, tmp_path_factory):
-    from conftest import OL_EVENTS
+    from helpers.airflow_env import ol_events_file
+
+    OL_EVENTS = ol_events_file()
 
     OL_EVENTS.unlink(missing_ok=True)
     run = _run_dag("purpose_propagation")
@@ -134,7 +136,9 @@ def test_rerun_is_idempotent_in_the_store(propagation_run):
 
 
 def test_detection_tags_untagged_emails_and_emits_detected_tags(airflow_db):
-    from conftest import OL_EVENTS
+    from helpers.airflow_env import ol_events_file
+
+    OL_EVENTS = ol_events_file()
     from purpose_lineage.store import open_store
 
     OL_EVENTS.unlink(missing_ok=True)

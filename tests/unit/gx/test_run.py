@@ -228,8 +228,9 @@ class TestSuites:
         names = {s.name for s in reopened.suites.all()}
         assert {"ad_audience", "phone_lookup"} <= names
         suite = reopened.suites.get("ad_audience")
-        assert suite.expectations[0].expectation_type == "expect_no_security_only_identifiers"
-        assert suite.expectations[0].columns == {"$PARAMETER": "identifier_columns"}
+        by_type = {e.expectation_type: e for e in suite.expectations}
+        assert by_type["expect_no_forbidden_purpose_flows"].run_key == {"$PARAMETER": "run_key"}
+        assert by_type["expect_no_security_only_identifiers"].columns == {"$PARAMETER": "identifier_columns"}
         del context
 
     def test_suite_files_are_plain_json_data(self):
@@ -244,6 +245,10 @@ class TestSuites:
 
 
 @pytest.mark.postgres
+def _security(suite: dict) -> dict:
+    return next(e for e in suite["expectations"] if e["type"] == "expect_no_security_only_identifiers")
+
+
 class TestPostgres:
     def test_hashed_and_formatted_identifiers_fail(self, pg, tmp_path, caplog):
         caplog.set_level(logging.DEBUG)
@@ -259,7 +264,7 @@ class TestPostgres:
         suites = tmp_path / "suites"
         suites.mkdir()
         data = json.loads((default_suites_dir() / "ad_audience.json").read_text())
-        data["expectations"][0]["kwargs"]["fingerprint_table"] = pg.t("pl_security_fingerprints")
+        _security(data)["kwargs"]["fingerprint_table"] = pg.t("pl_security_fingerprints")
         (suites / "ad_audience.json").write_text(json.dumps(data))
         result = run(pg, table, tmp_path, suites_dir=suites)
         assert (result.passed, result.affected_count) == (False, 3)
@@ -269,7 +274,7 @@ class TestPostgres:
         suites = tmp_path / "suites"
         suites.mkdir()
         data = json.loads((default_suites_dir() / "ad_audience.json").read_text())
-        data["expectations"][0]["kwargs"]["fingerprint_table"] = {"$PARAMETER": "fingerprint_table"}
+        _security(data)["kwargs"]["fingerprint_table"] = {"$PARAMETER": "fingerprint_table"}
         (suites / "ad_audience.json").write_text(json.dumps(data))
         table = audience(pg, [("+15550102008", "erin.marketing@example.com", "consented")])
         result = run(
