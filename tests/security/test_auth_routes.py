@@ -136,7 +136,7 @@ def test_airflow_tokens_that_do_not_verify_are_refused(api_store, method, path):
     r = client.request(
         method, _url(path), params=QUERY, headers={"Authorization": f"Bearer {forged}"}, **_body(method)
     )
-    expected = (303, 307) if path in PAGES else (401, 403)  # pages redirect to Airflow's login
+    expected = (303, 307, 401, 403) if path in PAGES else (401, 403)  # pages may redirect to login
     assert r.status_code in expected, (r.status_code, r.text[:200])
     assert SECRET_TABLE not in r.text
 
