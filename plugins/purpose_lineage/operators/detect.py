@@ -8,19 +8,19 @@ sinks, so a detected phone column fails closed until someone declares why it was
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.common.sql.operators.sql import BaseSQLOperator
+
+from purpose_lineage.operators.collaborators import PolicyAndStore
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from purpose_lineage.core.model import Tag
-    from purpose_lineage.store.base import LineageStore
 
 
-class DetectIdentifiersOperator(BaseSQLOperator):
+class DetectIdentifiersOperator(PolicyAndStore, BaseSQLOperator):
     """Scan tables for phone numbers, emails and hashed identifiers.
 
     :param conn_id: warehouse connection (DuckDB or PostgreSQL).
@@ -48,13 +48,6 @@ class DetectIdentifiersOperator(BaseSQLOperator):
         self.sample_rows = sample_rows
         self.store_url = store_url
         self._tags: list[Tag] = []
-
-    @cached_property
-    def store(self) -> LineageStore:
-        from purpose_lineage import config
-        from purpose_lineage.store import open_store
-
-        return open_store(self.store_url or config.store_url(), spool_dir=config.spool_dir())
 
     def execute(self, context: Context) -> dict:
         from purpose_lineage.detect.scan import scan

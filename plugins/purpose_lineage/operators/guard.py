@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 
+from purpose_lineage.operators.collaborators import PolicyAndStore
 from purpose_lineage.operators.tracing import DEFAULT_SCHEMAS, SQLGLOT_DIALECTS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from purpose_lineage.core.model import Violation
-    from purpose_lineage.core.policy import Policy
-    from purpose_lineage.store.base import LineageStore
 
 # the suite for a sink, by the data use it serves (longest prefix wins)
 SUITES_BY_USE = {
@@ -55,7 +53,7 @@ class GuardOutcome:
     reasons: tuple[str, ...] = ()
 
 
-class PurposeGuardOperator(BaseSQLOperator):
+class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
     """Audit ``staging_table`` against the policy and its sink's GX suite, then publish it.
 
     :param conn_id: the warehouse connection (common-sql: DuckDB or PostgreSQL).
@@ -111,20 +109,6 @@ class PurposeGuardOperator(BaseSQLOperator):
         self.lineage_required = lineage_required
         self.notifier = notifier
         self.outcome: GuardOutcome | None = None
-
-    @cached_property
-    def policy(self) -> Policy:
-        from purpose_lineage import config
-        from purpose_lineage.core.policy import load_policy
-
-        return load_policy(self.policy_file or config.policy_file() or None)
-
-    @cached_property
-    def store(self) -> LineageStore:
-        from purpose_lineage import config
-        from purpose_lineage.store import open_store
-
-        return open_store(self.store_url or config.store_url(), spool_dir=config.spool_dir())
 
     @property
     def dialect(self) -> str:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 
+from purpose_lineage.operators.collaborators import PolicyAndStore
 from purpose_lineage.operators.tracing import DEFAULT_SCHEMAS, SQLGLOT_DIALECTS, TraceResult
 
 if TYPE_CHECKING:
@@ -32,13 +32,11 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
-    from purpose_lineage.core.policy import Policy
-    from purpose_lineage.store.base import LineageStore
 
 log = logging.getLogger(__name__)
 
 
-class PurposeSQLOperator(BaseSQLOperator):
+class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
     """Run a SQL transform and trace purposes through it.
 
     :param sql: the statement(s) to run (templated; a ``.sql`` file path works too).
@@ -71,20 +69,6 @@ class PurposeSQLOperator(BaseSQLOperator):
         self._result: TraceResult | None = None
 
     # -- collaborators -----------------------------------------------------------------
-
-    @cached_property
-    def policy(self) -> Policy:
-        from purpose_lineage import config
-        from purpose_lineage.core.policy import load_policy
-
-        return load_policy(self.policy_file or config.policy_file() or None)
-
-    @cached_property
-    def store(self) -> LineageStore:
-        from purpose_lineage import config
-        from purpose_lineage.store import open_store
-
-        return open_store(self.store_url or config.store_url(), spool_dir=config.spool_dir())
 
     @property
     def sql_dialect(self) -> str:

@@ -15,12 +15,12 @@ Keys are checked against the policy's taxonomy (fideslang plus the policy's cust
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from purpose_lineage.core.model import ColumnRef, Tag, TagSource, normalize_table
+from purpose_lineage.operators.collaborators import PolicyAndStore
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -92,7 +92,7 @@ def declare_tags(
     return tags
 
 
-class DeclarePurposeOperator(BaseOperator):
+class DeclarePurposeOperator(PolicyAndStore, BaseOperator):
     """Record declared purpose tags for a table's columns (and for Asset outlets carrying tags).
 
     :param table: the table, e.g. ``main.users_2fa``.
@@ -119,20 +119,6 @@ class DeclarePurposeOperator(BaseOperator):
         self.policy_file = policy_file
         self.store_url = store_url
         self._tags: list[Tag] = []
-
-    @cached_property
-    def policy(self) -> Policy:
-        from purpose_lineage import config
-        from purpose_lineage.core.policy import load_policy
-
-        return load_policy(self.policy_file or config.policy_file() or None)
-
-    @cached_property
-    def store(self) -> LineageStore:
-        from purpose_lineage import config
-        from purpose_lineage.store import open_store
-
-        return open_store(self.store_url or config.store_url(), spool_dir=config.spool_dir())
 
     def execute(self, context: Context) -> dict:
         from purpose_lineage.assets import tags_from_asset
