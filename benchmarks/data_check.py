@@ -335,7 +335,7 @@ def main() -> int:
             line = (
                 f"N={_fmt(n):>4} M={_fmt(m):>5}  gx {g['seconds']:7.2f} s  bare {b['seconds']:7.2f} s  "
                 f"speed ratio gx/bare {b['seconds'] / g['seconds']:.2f}  affected {g['affected']}  "
-                f"gx peak RSS {g['peak_rss_mb']} MB"
+                f"gx peak RSS {g['peak_rss_mb']} MB (goal < 4096)"
             )
             if "floor" in best:
                 line += f"  floor {best['floor']['seconds']:.2f} s"

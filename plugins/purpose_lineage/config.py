@@ -72,6 +72,15 @@ def data_docs_dir() -> Path:
 
 
 @functools.cache
+def duckdb_memory_limit() -> str:
+    """Memory cap of the guard's DuckDB data-check connections; empty: DuckDB's default."""
+    from airflow.configuration import conf
+
+    # not _get: an explicit empty value means "DuckDB's default", not "the fallback"
+    return conf.get(CONFIG_SECTION, "duckdb_memory_limit", fallback="2GB")
+
+
+@functools.cache
 def ui_base_url() -> str:
     return _get("ui_base_url", "http://localhost:8080").rstrip("/")
 

@@ -81,6 +81,11 @@ def get_provider_info() -> dict[str, Any]:
                         "Empty means purpose_lineage_data_docs in AIRFLOW_HOME.",
                         "",
                     ),
+                    "duckdb_memory_limit": _option(
+                        "Memory cap of the DuckDB connections a guard's data checks open (DuckDB spills "
+                        "to temporary files beyond it). Empty keeps DuckDB's default, 80% of RAM per task.",
+                        "2GB",
+                    ),
                     "ui_base_url": _option(
                         "Public base URL of the Airflow UI, used in alert links.",
                         "http://localhost:8080",

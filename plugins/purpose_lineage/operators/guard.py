@@ -222,6 +222,7 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             secret=self.fingerprint_secret(),
             suites_dir=self.suites_dir or _default_suites_dir(),
             data_docs_dir=self.data_docs_dir or _default_data_docs_dir(),
+            memory_limit=config.duckdb_memory_limit(),
         )
 
     def count_reached(self, staging: str) -> int:

@@ -7,9 +7,16 @@ import shutil
 
 import great_expectations as gx
 import pytest
+import sqlalchemy as sa
 
 from purpose_lineage.errors import DataCheckError, FingerprintSecretError, SuiteNotFoundError
-from purpose_lineage.gx.run import RESULT_FORMAT, default_suites_dir, run_suite
+from purpose_lineage.gx.run import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    RESULT_FORMAT,
+    default_suites_dir,
+    limit_duckdb_memory,
+    run_suite,
+)
 
 from .conftest import CONSENTED, SECRET, assert_no_identifiers
 
@@ -285,3 +292,49 @@ class TestPostgres:
             params={**PARAMS, "fingerprint_table": pg.t("pl_security_fingerprints")},
         )
         assert result.passed
+
+
+class TestDuckDBMemoryLimit:
+    """A worker runs several checks at once: each DuckDB check is capped, and spills beyond it."""
+
+    @staticmethod
+    def setting(engine) -> str:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+
+    def test_every_connection_gets_the_limit(self, tmp_path):
+        engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}", poolclass=sa.pool.NullPool)
+        default = self.setting(engine)
+        limit_duckdb_memory(engine, "300MB")
+        assert self.setting(engine) != default
+        assert self.setting(engine) == "286.1 MiB"  # DuckDB reports 300 MB in MiB
+        engine.dispose()
+
+    @pytest.mark.parametrize("limit", [None, ""])
+    def test_no_limit_keeps_duckdbs_default(self, tmp_path, limit):
+        engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}", poolclass=sa.pool.NullPool)
+        default = self.setting(engine)
+        limit_duckdb_memory(engine, limit)
+        assert self.setting(engine) == default
+        engine.dispose()
+
+    @pytest.mark.parametrize("limit", ["lots", "2GB'; DROP TABLE x; --", "-1GB"])
+    def test_a_limit_duckdb_would_not_understand_fails_closed(self, duck, tmp_path, limit):
+        with pytest.raises(DataCheckError, match="not a size such as '2GB'.*duckdb_memory_limit"):
+            run(duck, audience(duck, []), tmp_path, memory_limit=limit)
+
+    def test_a_tight_limit_spills_and_still_counts(self, duck, tmp_path):
+        table = audience(duck, [("+15550101001", None, "x"), ("(555) 010-1001", None, "y")])
+        loose = run(duck, table, tmp_path, memory_limit=None)
+        tight = run(duck, table, tmp_path, memory_limit="64MB")
+        assert (tight.passed, tight.affected_count) == (loose.passed, loose.affected_count) == (False, 1)
+
+    def test_the_airflow_option_defaults_to_2gb_and_empty_means_duckdbs_default(self, monkeypatch):
+        from purpose_lineage import config
+
+        config.duckdb_memory_limit.cache_clear()
+        assert config.duckdb_memory_limit() == DEFAULT_DUCKDB_MEMORY_LIMIT == "2GB"
+        monkeypatch.setenv("AIRFLOW__PURPOSE_LINEAGE__DUCKDB_MEMORY_LIMIT", "")
+        config.duckdb_memory_limit.cache_clear()
+        assert config.duckdb_memory_limit() == ""
+        config.duckdb_memory_limit.cache_clear()
