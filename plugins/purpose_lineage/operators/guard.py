@@ -204,6 +204,7 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             )
 
     def run_data_checks(self, suite: str, staging: str, violations: list[Violation], run_key: str) -> Any:
+        from purpose_lineage import config
         from purpose_lineage.gx.run import run_suite
 
         self.record_findings(run_key, violations)
