@@ -19,7 +19,7 @@ into the next:
 Audience values are one third E.164, one third ``(NXX) NXX-XXXX``, one third sha256
 hex of the E.164 form; about M/8e9 of them are security identities.
 
-Usage: ``.venv/bin/python benchmarks/data_check.py [--quick | --full] [--workdir DIR]``.
+Usage: ``.venv/bin/python benchmarks/data_check.py [--quick | --full] [--workdir DIR [--reuse]]``.
 ``--quick`` (N=1M, M=100k) finishes in under a minute on an idle 2-core machine.
 """
 
@@ -130,6 +130,16 @@ def prepare(db: Path, sizes_n: list[int], sizes_m: list[int], floor: bool) -> di
         detach()
     engine.dispose()
     return timings
+
+
+def reused(db: Path, sizes_m: list[int]) -> dict:
+    """Fingerprint row counts of data an earlier ``--workdir`` run prepared (nothing rebuilt)."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as connection:
+        for m in sizes_m:
+            FP_ROWS[m] = connection.execute(f"SELECT count(*) FROM fps_{_fmt(m)}").fetchone()[0]
+    return {}
 
 
 def write_suite(directory: Path) -> None:
@@ -278,6 +288,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1, help="runs per measurement, best kept")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--no-floor", action="store_true", help="skip the precomputed-fingerprint reference")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep and reuse the data prepared in --workdir by an earlier run"
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     for name in ("n", "m", "stock-source", "stock-fps"):
         parser.add_argument(f"--{name}", type=int, default=0, help=argparse.SUPPRESS)
@@ -302,7 +315,8 @@ def main() -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pl-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     args.db, args.suites, args.docs = workdir / "bench.duckdb", workdir / "suites", workdir / "docs"
-    if args.db.exists():
+    reuse = args.reuse and args.db.exists()
+    if args.db.exists() and not reuse:
         args.db.unlink()
     write_suite(args.suites)
     started = time.perf_counter()
@@ -311,7 +325,7 @@ def main() -> int:
         f"fingerprints {[_fmt(m) for m in sizes_m]}",
         flush=True,
     )
-    prep = prepare(args.db, sizes_n, sizes_m, floor=not args.no_floor)
+    prep = reused(args.db, sizes_m) if reuse else prepare(args.db, sizes_n, sizes_m, floor=not args.no_floor)
     for name, seconds in prep.items():
         print(f"  {name}: {seconds:.1f} s", flush=True)
 
@@ -381,7 +395,7 @@ def main() -> int:
     }
     (workdir / "data_check.json").write_text(json.dumps(summary, indent=2))
     print(f"total {summary['total_s']} s; results in {workdir / 'data_check.json'}")
-    if not args.workdir:  # keep the JSON, drop the data
+    if not args.workdir and not args.reuse:  # keep the JSON, drop the data
         args.db.unlink(missing_ok=True)
         shutil.rmtree(args.docs, ignore_errors=True)
     return 0
