@@ -369,7 +369,10 @@ class SqlStore(LineageStore):
             with self._session(self.read_wait) as conn:
                 self._check_schema(conn)
                 if self.spool_first and self.spool.count():  # read the writes that waited
-                    self._apply_spooled(conn)
+                    try:
+                        self._apply_spooled(conn)
+                    except Exception as exc:  # they stay in the spool, as when a drain fails
+                        log.info("spooled lineage writes not applied yet (%s)", type(exc).__name__)
                 self._held = conn
                 try:
                     yield self
