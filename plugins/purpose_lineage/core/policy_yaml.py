@@ -151,7 +151,10 @@ class _Reader:
     # -- the policy -------------------------------------------------------------------
     def read(self, text: str) -> tuple[Policy | None, list[Problem]]:
         try:
-            root = self.yaml.compose(text, Loader=self.yaml.SafeLoader)
+            try:  # libyaml when present: a task loads the policy each run
+                root = self.yaml.compose(text, Loader=getattr(self.yaml, "CSafeLoader", self.yaml.SafeLoader))
+            except self.yaml.YAMLError:  # the pure-Python parser words the error (line, context)
+                root = self.yaml.compose(text, Loader=self.yaml.SafeLoader)
         except self.yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             what = ": ".join(

@@ -6,6 +6,8 @@ e.g. ``AIRFLOW_CONN_WAREHOUSE='{"conn_type": "duckdb", "host": "/data/warehouse.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ class DuckDBHook(DbApiHook):
     def __init__(self, *args: Any, database: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._database = database
+        self._shared: Any = None
 
     @property
     def database_path(self) -> str:
@@ -34,7 +37,30 @@ class DuckDBHook(DbApiHook):
     def get_conn(self) -> Any:
         import duckdb
 
+        if self._shared is not None:
+            return self._shared.cursor()  # same database instance; closing it keeps the file open
         return duckdb.connect(self.database_path)
+
+    @contextlib.contextmanager
+    def shared_connection(self) -> Iterator[None]:
+        """Inside, every :meth:`get_conn` is a cursor of one connection: the file is opened once.
+
+        Opening a DuckDB file costs a database start and, after writes, a checkpoint on close
+        (tens of ms); a transform task runs its SQL and then reads the catalog. The connection
+        is closed on exit, so that code opening the file with another configuration later in
+        the same process (GX) is not refused.
+        """
+        if self._shared is not None:
+            yield
+            return
+        import duckdb
+
+        self._shared = duckdb.connect(self.database_path)
+        try:
+            yield
+        finally:
+            shared, self._shared = self._shared, None
+            shared.close()
 
     def get_uri(self) -> str:
         return f"duckdb:///{self.database_path}"

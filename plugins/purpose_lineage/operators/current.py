@@ -80,10 +80,7 @@ class CurrentLineage:
 
 
 def latest_writer(store: LineageStore, table: str) -> str | None:
-    for run in store.runs_for(table):  # newest first
-        if table in run.outputs:
-            return run.run_id
-    return None
+    return store.latest_writers([table])[table]
 
 
 def current_lineage(store: LineageStore, tables: Sequence[str], *, depth: int = 20) -> CurrentLineage:
@@ -97,8 +94,9 @@ def current_lineage(store: LineageStore, tables: Sequence[str], *, depth: int = 
     frontier, seen = list(tables), set(tables)
     for _ in range(depth):
         next_frontier: list[str] = []
+        latest = store.latest_writers(frontier)  # one query per level, not one per table
         for table in frontier:
-            run_id = writers[table] = latest_writer(store, table)
+            run_id = writers[table] = latest[table]
             if run_id is None:
                 continue
             for edge in store.edges(run_id=run_id):

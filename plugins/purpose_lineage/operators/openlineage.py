@@ -40,8 +40,13 @@ def lineage_from_sql(op: Any, result: TraceResult | None) -> OperatorLineage:
 
     hook = op.get_db_hook()
     namespace = namespace_of(hook)
-    if result is None:  # on start: names from the SQL alone
-        statements = analyze_sql(op.sql, dialect=op.sql_dialect, default_schema=op.default_schema)
+    if result is None:  # on start: names from the SQL alone (kept for execute when the operator can)
+        start = getattr(op, "start_analysis", None)
+        statements = (
+            start()
+            if start is not None
+            else analyze_sql(op.sql, dialect=op.sql_dialect, default_schema=op.default_schema)
+        )
         result = TraceResult(statements)
     tags_in = _by_table(result.input_tags)
     tags_out = _by_table(result.output_tags)

@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+
+    from purpose_lineage.core.model import StatementLineage
 
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
         self.policy_file = policy_file
         self.store_url = store_url
         self._result: TraceResult | None = None
+        self._start_analysis: tuple[tuple, tuple[StatementLineage, ...]] | None = None
 
     # -- collaborators -----------------------------------------------------------------
 
@@ -90,10 +94,14 @@ class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
 
         hook = self.get_db_hook()
         self.log.info("Running transform on %s", self.conn_id)
-        hook.run(self.sql)
-        first = analyze_sql(self.sql, dialect=self.sql_dialect, default_schema=self.default_schema)
-        tables = {t for s in first for t in (*s.inputs, s.output) if t}
-        columns = read_columns(hook, tables, self.default_schema)
+        # one open of the warehouse for the SQL and the catalog read (DuckDB; others: no-op)
+        with getattr(hook, "shared_connection", contextlib.nullcontext)():
+            hook.run(self.sql)
+            first = self._take_start_analysis() or analyze_sql(
+                self.sql, dialect=self.sql_dialect, default_schema=self.default_schema
+            )
+            tables = {t for s in first for t in (*s.inputs, s.output) if t}
+            columns = read_columns(hook, tables, self.default_schema)
         statements = first
         if any(st.unknowns for st in first):  # a catalog resolves `*` and unqualified columns
             statements = analyze_sql(
@@ -105,33 +113,38 @@ class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
         ti = context["ti"]
         run_id = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
         inputs = sorted({t for st in statements for t in st.inputs} - {st.output for st in statements})
-        with self.store.reading():
+        # one store session (lock, open, close) for the upstream read and the write
+        with self.store.session():
             upstream = current_lineage(self.store, inputs)
-        result = trace(
-            statements,
-            upstream_edges=upstream.edges,
-            upstream_tags=upstream.tags,
-            upstream_constraints=upstream.constraints,
-            policy=self.policy,
-            run_id=run_id,
-        )
-        self._result = dataclasses.replace(result, columns=columns)
-        run = RunInfo(
-            run_id=run_id,
-            event_type="COMPLETE",
-            event_time=ti.start_date,
-            job_name=f"{ti.dag_id}.{ti.task_id}",
-            dag_id=ti.dag_id,
-            task_id=ti.task_id,
-        )
-        self.store.record_lineage(
-            run,
-            edges=[*self._result.edges, *constraint_edges(statements), *unknown_edges(statements, columns)],
-            tags=self._result.output_tags,
-            datasets=[DatasetInfo(t, tuple(c for c, _ in cols)) for t, cols in columns.items()],
-            inputs=self._result.inputs,
-            outputs=self._result.outputs,
-        )
+            result = trace(
+                statements,
+                upstream_edges=upstream.edges,
+                upstream_tags=upstream.tags,
+                upstream_constraints=upstream.constraints,
+                policy=self.policy,
+                run_id=run_id,
+            )
+            self._result = dataclasses.replace(result, columns=columns)
+            run = RunInfo(
+                run_id=run_id,
+                event_type="COMPLETE",
+                event_time=ti.start_date,
+                job_name=f"{ti.dag_id}.{ti.task_id}",
+                dag_id=ti.dag_id,
+                task_id=ti.task_id,
+            )
+            self.store.record_lineage(
+                run,
+                edges=[
+                    *self._result.edges,
+                    *constraint_edges(statements),
+                    *unknown_edges(statements, columns),
+                ],
+                tags=self._result.output_tags,
+                datasets=[DatasetInfo(t, tuple(c for c, _ in cols)) for t, cols in columns.items()],
+                inputs=self._result.inputs,
+                outputs=self._result.outputs,
+            )
         for unknown in self._result.unknowns:
             self.log.warning(
                 "Lineage unknown: %s (table=%s column=%s)", unknown.reason, unknown.table, unknown.column
@@ -139,6 +152,24 @@ class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
         summary = self._result.summary()
         self.log.info("Purpose trace: %s", summary)
         return summary
+
+    # -- analysis shared by the OpenLineage start event and execute -------------------
+
+    def start_analysis(self) -> tuple[StatementLineage, ...]:
+        """The SQL's lineage without a catalog, kept for :meth:`execute` (which then need not parse)."""
+        from purpose_lineage.operators.tracing import analyze_sql
+
+        key = (self.sql, self.sql_dialect, self.default_schema)
+        statements = analyze_sql(self.sql, dialect=key[1], default_schema=key[2])
+        self._start_analysis = (key, statements)
+        return statements
+
+    def _take_start_analysis(self) -> tuple[StatementLineage, ...] | None:
+        # used once: a later try of the task parses again
+        kept, self._start_analysis = self._start_analysis, None
+        if kept is None or kept[0] != (self.sql, self.sql_dialect, self.default_schema):
+            return None
+        return kept[1]
 
     # -- OpenLineage -------------------------------------------------------------------
 
@@ -167,7 +198,7 @@ class DuckDBPurposeOperator(PurposeSQLOperator):
 def read_columns(
     hook: DbApiHook, tables: set[str], default_schema: str | None
 ) -> dict[str, list[tuple[str, str | None]]]:
-    """Columns and types of ``tables`` from the warehouse's information_schema (bound parameters)."""
+    """Columns and types of ``tables`` from the warehouse's catalog (bound parameters)."""
     if not tables:
         return {}
     wanted: dict[tuple[str, str], str] = {}
@@ -175,16 +206,41 @@ def read_columns(
         parts = table.split(".")
         schema, name = (parts[-2], parts[-1]) if len(parts) > 1 else (default_schema or "", parts[-1])
         wanted[(schema, name)] = table
+    if hook.dialect_name == "duckdb":
+        return _duckdb_columns(hook, wanted)
     names = sorted({n for _, n in wanted})
-    marks = ", ".join(["%s"] * len(names)) if hook.dialect_name != "duckdb" else ", ".join(["?"] * len(names))
-    rows = hook.get_records(
+    sql = (
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-        f"WHERE lower(table_name) IN ({marks}) ORDER BY table_schema, table_name, ordinal_position",
-        parameters=names,
+        f"WHERE lower(table_name) IN ({', '.join(['%s'] * len(names))}) "
+        "ORDER BY table_schema, table_name, ordinal_position"
     )
+    # a plain DB-API cursor: hook.get_records would log the query and report it as hook lineage
+    with contextlib.closing(hook.get_conn()) as conn, contextlib.closing(conn.cursor()) as cursor:
+        cursor.execute(sql, names)
+        rows = cursor.fetchall()
     found: dict[str, list[tuple[str, str | None]]] = {}
     for schema, name, column, type_ in rows:
         key = wanted.get((schema.lower(), name.lower()))
         if key is not None:
             found.setdefault(key, []).append((column.lower(), type_))
+    return found
+
+
+def _duckdb_columns(
+    hook: DbApiHook, wanted: dict[tuple[str, str], str]
+) -> dict[str, list[tuple[str, str | None]]]:
+    # One small query per table: DuckDB's catalog views (information_schema, duckdb_columns)
+    # first load the storage metadata of every table in the file, ~15 ms on a small warehouse.
+    import duckdb
+
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    with contextlib.closing(hook.get_conn()) as conn:
+        for (schema, name), key in sorted(wanted.items()):
+            ref = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, name) if part)
+            try:
+                rows = conn.execute("SELECT name, type FROM pragma_table_info(?)", [ref]).fetchall()
+            except duckdb.CatalogException:
+                continue  # not there (yet): the analysis goes without it, as before
+            if rows:
+                found[key] = [(str(column).lower(), type_) for column, type_ in rows]
     return found

@@ -36,37 +36,89 @@ def insert_rows(c: Conn, head: str, width: int, rows: Iterable[Sequence[Any]], t
 
 
 def ensure_datasets(c: Conn, tables: dict[str, str], explicit: set[str], now: Any) -> dict[str, int]:
-    """Dataset ids by name, creating missing datasets. Namespaces given explicitly win over 'default'."""
+    """Dataset ids by name, creating missing datasets. Namespaces given explicitly win over 'default'.
+
+    Reads first and upserts only what is missing or changes: an upsert costs far more than a
+    read (DuckDB), and a task mostly names tables the store knows.
+    """
     if not tables:
         return {}
-    rows = sorted((name, ns if name in explicit else "default", now) for name, ns in tables.items())
-    insert_rows(
-        c,
-        "INSERT INTO pl_datasets (name, namespace, created_at)",
-        3,
-        rows,
-        "ON CONFLICT (name) DO UPDATE SET namespace = CASE WHEN excluded.namespace <> 'default' "
-        "THEN excluded.namespace ELSE pl_datasets.namespace END",
+    known = _dataset_rows(c, sorted(tables))
+    wanted = {name: ns if name in explicit else "default" for name, ns in tables.items()}
+    rows = sorted(
+        (name, ns, now)
+        for name, ns in wanted.items()
+        if name not in known or (ns != "default" and ns != known[name][1])
     )
-    got = c.q("SELECT name, id FROM pl_datasets WHERE name IN (SELECT unnest(?::TEXT[]))", [sorted(tables)])
-    return {name: int(i) for name, i in got}
+    if rows:
+        insert_rows(
+            c,
+            "INSERT INTO pl_datasets (name, namespace, created_at)",
+            3,
+            rows,
+            "ON CONFLICT (name) DO UPDATE SET namespace = CASE WHEN excluded.namespace <> 'default' "
+            "THEN excluded.namespace ELSE pl_datasets.namespace END",
+        )
+        known.update(_dataset_rows(c, [r[0] for r in rows]))
+    return {name: known[name][0] for name in tables}
+
+
+def _dataset_rows(c: Conn, names: list[str]) -> dict[str, tuple[int, str]]:
+    got = c.q("SELECT name, id, namespace FROM pl_datasets WHERE name IN (SELECT unnest(?::TEXT[]))", [names])
+    return {name: (int(i), ns) for name, i, ns in got}
 
 
 def ensure_columns(c: Conn, ds: dict[str, int], columns: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Column ids by (table, stored name), creating missing columns and every table's row set."""
     cols = set(columns) | {(t, ROWS) for t in ds}
     rows = sorted((ds[t], name) for t, name in cols)
-    insert_rows(
-        c, "INSERT INTO pl_columns (dataset_id, name)", 2, rows, "ON CONFLICT (dataset_id, name) DO NOTHING"
-    )
+    found = _column_ids(c, rows)
+    missing = [r for r in rows if r not in found]
+    if missing:
+        insert_rows(
+            c,
+            "INSERT INTO pl_columns (dataset_id, name)",
+            2,
+            missing,
+            "ON CONFLICT (dataset_id, name) DO NOTHING",
+        )
+        found.update(_column_ids(c, missing))
     by_id = {i: t for t, i in ds.items()}
+    return {(by_id[d], name): i for (d, name), i in found.items()}
+
+
+def _column_ids(c: Conn, rows: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
     got = c.q(
         "SELECT c.dataset_id, c.name, c.id FROM pl_columns c "
         "JOIN (SELECT unnest(?::BIGINT[]) AS d, unnest(?::TEXT[]) AS n) v "
         "ON c.dataset_id = v.d AND c.name = v.n",
         [[r[0] for r in rows], [r[1] for r in rows]],
     )
-    return {(by_id[int(d)], name): int(i) for d, name, i in got}
+    return {(int(d), name): int(i) for d, name, i in got}
+
+
+def _changed_edges(
+    c: Conn, edges: dict[tuple[int, int, str], tuple[bool, str | None]]
+) -> list[tuple[int, int, str]]:
+    """Keys of ``edges`` that are new, or whose upsert would change the stored row."""
+    keys = sorted(edges)
+    stored = {
+        (int(s), int(t), sub): (bool(m), d)
+        for s, t, sub, m, d in c.q(
+            "SELECT e.source_id, e.target_id, e.subtype, e.masking, e.description FROM pl_edges e "
+            "JOIN (SELECT unnest(?::BIGINT[]) AS s, unnest(?::BIGINT[]) AS t, unnest(?::TEXT[]) AS st) v "
+            "ON e.source_id = v.s AND e.target_id = v.t AND e.subtype = v.st",
+            [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]],
+        )
+    }
+    out = []
+    for key in keys:
+        masking, desc = edges[key]
+        old = stored.get(key)
+        # same rule as the upsert below: masked only while all say so; a new description wins
+        if old is None or (old[0] and not masking) or (desc is not None and desc != old[1]):
+            out.append(key)
+    return out
 
 
 def apply_batch(c: Conn, b: Batch) -> bool:
@@ -118,22 +170,25 @@ def apply_batches(c: Conn, batches: Sequence[Batch]) -> list[bool]:
             origin = cid(t.origin.table, t.origin.column) if t.origin else 0
             key = (cid(t.column.table, t.column.column), t.category, t.purpose, t.source.value, origin)
             tags[key] = t.run_id or tags.get(key)
+    changed = _changed_edges(c, edges) if edges else []
     insert_rows(
         c,
         "INSERT INTO pl_edges (source_id, target_id, subtype, masking, description, created_at)",
         6,
-        [(*k, m, d, now) for k, (m, d) in sorted(edges.items())],
+        [(*k, *edges[k], now) for k in changed],
         # masked only while every producer says masked; a plain copy anywhere wins (fail closed)
         "ON CONFLICT (source_id, target_id, subtype) DO UPDATE SET "
         "masking = pl_edges.masking AND excluded.masking, "
         "description = COALESCE(excluded.description, pl_edges.description)",
     )
     by_col = {i: ds[t] for (t, _), i in col.items()}
+    # a stored edge's table pair is stored too (written in the same transaction; v2 filled
+    # the pairs of older edges), so only changed edges can add a pair
     insert_rows(
         c,
         "INSERT INTO pl_dataset_edges (source_dataset_id, target_dataset_id)",
         2,
-        sorted({(by_col[s], by_col[t]) for s, t, _ in edges}),
+        sorted({(by_col[s], by_col[t]) for s, t, _ in changed}),
         "ON CONFLICT DO NOTHING",
     )
     insert_rows(

@@ -385,6 +385,23 @@ class LineageStore(ABC):
         """Several reads in one session (backends may hold one connection); default: no-op."""
         return contextlib.nullcontext(self)
 
+    def session(self) -> contextlib.AbstractContextManager[LineageStore]:
+        """A task's reads and its write in one session (one lock and connection); default: no-op.
+
+        Writes inside keep their contract (applied, or spooled and replayed).
+        """
+        return contextlib.nullcontext(self)
+
+    def latest_writers(self, tables: Iterable[str]) -> dict[str, str | None]:
+        """Per table, the id of the newest run that wrote it (None: no recorded run did).
+
+        "Newest" is the order of :meth:`runs_for`; backends may answer in one query.
+        """
+        out: dict[str, str | None] = {}
+        for table in tables:
+            out[table] = next((r.run_id for r in self.runs_for(table) if table in r.outputs), None)
+        return out
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

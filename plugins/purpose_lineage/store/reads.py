@@ -63,6 +63,25 @@ def runs_for(c: Conn, table: str) -> list[RunRecord]:
     return _runs(c, rows)
 
 
+def latest_writers(c: Conn, tables: list[str]) -> dict[str, str]:
+    """Per table, the newest run that has it as an output, in :func:`runs_for`'s order."""
+    if not tables:
+        return {}
+    rows = c.q(
+        "SELECT d.name, r.run_id, r.ended_at, r.started_at FROM pl_run_datasets rd "
+        "JOIN pl_datasets d ON d.id = rd.dataset_id JOIN pl_runs r ON r.run_id = rd.run_id "
+        "WHERE rd.role = 'output' AND d.name IN (SELECT unnest(?::TEXT[]))",
+        [tables],
+    )
+    oldest = as_utc(datetime.min)
+    best: dict[str, tuple[datetime, str]] = {}
+    for name, run_id, ended, started in rows:
+        key = (utc(ended) or utc(started) or oldest, run_id)
+        if name not in best or key > best[name]:
+            best[name] = key
+    return {name: key[1] for name, key in best.items()}
+
+
 def _runs(c: Conn, rows: list[tuple]) -> list[RunRecord]:
     io: dict[str, dict[str, list[str]]] = {}
     if rows:

@@ -157,7 +157,13 @@ class SqlStore(LineageStore):
     def _check_schema(self, conn: Any) -> None:
         if self._schema_checked:
             return
-        self._migrate(conn, migrations.LATEST)
+        try:  # one read when the schema is current (each task opens a new store)
+            current = migrations.current_version(conn.q) == migrations.LATEST
+        except Exception:  # no version table yet: _migrate creates it
+            conn.rollback()
+            current = False
+        if not current:
+            self._migrate(conn, migrations.LATEST)
         self._schema_checked = True
 
     def _migrate(self, conn: Any, target: int) -> None:
@@ -200,6 +206,9 @@ class SqlStore(LineageStore):
 
     def _submit(self, batch: Batch) -> bool:
         """Store ``batch`` now or spool it. True if it is in the store when this returns."""
+        held = getattr(self, "_held", None)
+        if held is not None and self.spool_first:
+            return self._submit_held(held, batch)
         if self.spool_first:
             path = self.spool.put(batch.to_json())
             self.drain(wait=self.write_wait)
@@ -213,6 +222,23 @@ class SqlStore(LineageStore):
         if self.spool.count():
             self.drain(wait=0.0)
         return True
+
+    def _submit_held(self, conn: Any, batch: Batch) -> bool:
+        """Inside :meth:`session` the store lock is ours: apply directly, as PostgreSQL does.
+
+        Nobody else can apply while we hold the lock, so a spool file would only cost a
+        write and an fsync. Anything but success falls back to the spool (kept, replayed).
+        """
+        try:
+            self._apply_group(conn, [batch])
+            return True
+        except _Rejected as exc:
+            path = self.spool.put(batch.to_json())
+            self.spool.quarantine(path, str(exc.__cause__ or exc))
+        except Exception as exc:
+            self.spool.put(batch.to_json())
+            log.warning("lineage store write failed (%s); spooled in %s", type(exc).__name__, self.spool.root)
+        return False
 
     def drain(self, wait: float = 0.0) -> int:
         applied = 0
@@ -325,20 +351,28 @@ class SqlStore(LineageStore):
     # -- reads -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[SqlStore]:
-        """Hold one session for several reads: one lock and connection instead of one per call.
+    def session(self) -> Iterator[SqlStore]:
+        """Hold one session for a task's reads and its write: one lock and connection, not one per call.
 
-        Tasks ask a handful of questions in a row (runs, edges, tags of a few tables); on a
-        DuckDB file each session costs a lock and an open. Writes must not run inside.
+        Tasks ask a handful of questions in a row (runs, edges, tags of a few tables) and then
+        record what they did; on a DuckDB file each session costs a lock, an open and a close.
+        Inside, DuckDB applies writes directly on the held connection (the lock is ours), after
+        the files that waited in the spool; on release it looks at the spool again, so files
+        spooled by peers meanwhile are applied. PostgreSQL writes take their usual path.
         """
         if getattr(self, "_held", None) is not None:
             yield self
             return
-        if self.spool.count():
+        if self.spool.count() and not self.spool_first:
             self.drain(wait=self.read_wait)
         try:
             with self._session(self.read_wait) as conn:
                 self._check_schema(conn)
+                if self.spool_first and self.spool.count():  # read the writes that waited
+                    try:
+                        self._apply_spooled(conn)
+                    except Exception as exc:  # they stay in the spool, as when a drain fails
+                        log.info("spooled lineage writes not applied yet (%s)", type(exc).__name__)
                 self._held = conn
                 try:
                     yield self
@@ -346,6 +380,12 @@ class SqlStore(LineageStore):
                     self._held = None
         except Unavailable as exc:
             raise StoreError(f"lineage store unreachable: {exc}") from exc
+        if self.spool_first and self.spool.count():
+            self.drain(wait=0.0)  # peers that found the lock taken left their files to us
+
+    def reading(self) -> contextlib.AbstractContextManager[SqlStore]:
+        """Several reads in one session; see :meth:`session`."""
+        return self.session()
 
     def _read(self, fn: Callable[[Conn], T]) -> T:
         held = getattr(self, "_held", None)
@@ -479,6 +519,11 @@ class SqlStore(LineageStore):
     def runs_for(self, table: str) -> list[RunRecord]:
         name = as_column_ref(table).table
         return self._read(lambda c: reads.runs_for(c, name))
+
+    def latest_writers(self, tables: Iterable[str]) -> dict[str, str | None]:
+        names = {t: as_column_ref(t).table for t in tables}
+        found = self._read(lambda c: reads.latest_writers(c, sorted(set(names.values()))))
+        return {t: found.get(n) for t, n in names.items()}
 
     def verdicts_for(self, table: str | None = None, *, run_id: str | None = None) -> list[Verdict]:
         name = None if table is None else as_column_ref(table).table
