@@ -143,7 +143,8 @@ def load_postgres(url: str, g: Graph) -> str:
     with conn, conn.cursor() as cur:
         cur.execute(
             "DROP TABLE IF EXISTS pl_schema_version, pl_datasets, pl_columns, pl_edges, pl_edge_runs, "
-            "pl_dataset_edges, pl_tags, pl_runs, pl_run_events, pl_run_datasets, pl_assertions, pl_verdicts"
+            "pl_dataset_edges, pl_tags, pl_runs, pl_run_events, pl_run_datasets, pl_assertions, pl_verdicts, "
+            "pl_alert_claims"
         )
         cur.execute("DROP SEQUENCE IF EXISTS pl_dataset_seq, pl_column_seq")
     store.migrate()
@@ -192,7 +193,9 @@ def load_postgres(url: str, g: Graph) -> str:
             f"INSERT INTO pl_tags VALUES (%s, '{PHONE_CATEGORY}', %s, 'declared', 0, 'bench', now(), now())",
             [(c, SECURITY) for c in g.tagged],
         )
-        cur.execute("ANALYZE")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")  # as autovacuum would: statistics and the visibility map
     conn.close()
     return url
 
