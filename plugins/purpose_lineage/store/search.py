@@ -8,7 +8,6 @@ closer to another than its table is, so pruning by table distance loses no path.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
@@ -17,17 +16,15 @@ from purpose_lineage.store.base import edge_key
 from purpose_lineage.store.batch import ROWS, normalize_column
 from purpose_lineage.store.paths import IdGraph
 
-# the table-level edges met walking from some tables, upstream (or downstream), within a depth
-_WALK = (
+# ``walk(id, d)``: the tables within ``depth`` table edges upstream (downstream) of some tables
+_TABLES = (
     "WITH RECURSIVE walk(id, d) AS ("
     " SELECT id, 0 FROM (SELECT unnest(?::BIGINT[]) AS id) s"
     " UNION"
-    " SELECT de.{next}, w.d + 1 FROM walk w JOIN pl_dataset_edges de ON de.{this} = w.id WHERE w.d < ?) "
-    "SELECT DISTINCT de.source_dataset_id, de.target_dataset_id FROM pl_dataset_edges de "
-    "WHERE de.{this} IN (SELECT id FROM walk WHERE d < ?)"
+    " SELECT de.{next}, w.d + 1 FROM walk w JOIN pl_dataset_edges de ON de.{this} = w.id WHERE w.d < ?)"
 )
-WALK_UP = _WALK.format(next="source_dataset_id", this="target_dataset_id")
-WALK_DOWN = _WALK.format(next="target_dataset_id", this="source_dataset_id")
+TABLES_UP = _TABLES.format(next="source_dataset_id", this="target_dataset_id")
+TABLES_DOWN = _TABLES.format(next="target_dataset_id", this="source_dataset_id")
 
 # The guard's corridor in one statement: the tables upstream of the sink (``up``, with their
 # distance to it), the tables reachable from the source tables among those (``down``), and of
@@ -81,32 +78,6 @@ def _dataset_names(c: Conn, ids: Iterable[int]) -> dict[int, str]:
             (int(k), v) for k, v in c.q(f"SELECT id, name FROM pl_datasets WHERE id IN {_in(chunk)}", chunk)
         )
     return names
-
-
-def _distances(start: Iterable[int], adjacency: dict[int, list[int]], depth: int) -> dict[int, int]:
-    dist = {s: 0 for s in start}
-    todo = deque(dist)
-    while todo:
-        node = todo.popleft()
-        if dist[node] >= depth:
-            continue
-        for nxt in adjacency.get(node, ()):
-            if nxt not in dist:
-                dist[nxt] = dist[node] + 1
-                todo.append(nxt)
-    return dist
-
-
-def _table_walk(c: Conn, start: Iterable[int], depth: int, *, up: bool):
-    """Table-level edges reachable from ``start`` (upstream or downstream), and the distances."""
-    start = sorted(set(start))
-    rows = c.q(WALK_UP if up else WALK_DOWN, [start, depth, depth]) if start and depth else []
-    forward: dict[int, list[int]] = defaultdict(list)  # source table -> target tables
-    backward: dict[int, list[int]] = defaultdict(list)
-    for s, t in rows:
-        forward[int(s)].append(int(t))
-        backward[int(t)].append(int(s))
-    return _distances(start, backward if up else forward, depth), forward, backward
 
 
 class _Edges:
@@ -180,16 +151,16 @@ def closure(c: Conn, target: ColumnRef, depth: int, *, up: bool) -> list[Edge]:
         return []
     if c.dialect != "duckdb":
         return _closure_by_index(c, sorted(start), depth, up=up)
-    dist, _, _ = _table_walk(c, [d for d, _ in start.values()], depth, up=up)
     drop = ""
     for name in ("pl_tmp_cols", "pl_tmp_map", "pl_tmp_edges"):
         c.x(f"DROP TABLE IF EXISTS {name}")
+    # the columns of the tables within depth (table walk in the same statement: no round trip)
     c.x(
-        f"CREATE TEMP TABLE pl_tmp_cols{drop} AS SELECT c.id, c.dataset_id, c.name, r.id AS rows_id, "
-        "d.name AS table_name FROM pl_columns c "
+        f"CREATE TEMP TABLE pl_tmp_cols{drop} AS {TABLES_UP if up else TABLES_DOWN} "
+        "SELECT c.id, c.dataset_id, c.name, r.id AS rows_id, d.name AS table_name FROM pl_columns c "
         "JOIN pl_columns r ON r.dataset_id = c.dataset_id AND r.name = '' "
-        "JOIN pl_datasets d ON d.id = c.dataset_id WHERE c.dataset_id IN (SELECT unnest(?::BIGINT[]))",
-        [sorted(dist)],
+        "JOIN pl_datasets d ON d.id = c.dataset_id WHERE c.dataset_id IN (SELECT id FROM walk)",
+        [sorted({d for d, _ in start.values()}), depth],
     )
     # one step from a column: itself and (upstream) its table's row set, or (downstream) from a
     # row set every column of its table; as an equi-join map, which both engines join fast
@@ -216,23 +187,38 @@ def closure(c: Conn, target: ColumnRef, depth: int, *, up: bool) -> list[Edge]:
         f" SELECT e.{far}, w.d + 1 FROM walk w JOIN pl_tmp_map m ON m.id = w.id"
         f" JOIN pl_tmp_edges e ON e.{near} = m.hop WHERE w.d < ?), "
         "hops AS (SELECT DISTINCT m.hop FROM walk w JOIN pl_tmp_map m ON m.id = w.id WHERE w.d < ?) "
-        "SELECT s.table_name, s.name, t.table_name, t.name, e.subtype, e.masking, e.description "
-        f"FROM pl_tmp_edges e JOIN hops h ON e.{near} = h.hop "
-        "JOIN pl_tmp_cols s ON s.id = e.source_id JOIN pl_tmp_cols t ON t.id = e.target_id",
+        "SELECT e.source_id, s.table_name, s.name, e.target_id, t.table_name, t.name, e.subtype, e.masking, "
+        f"e.description FROM pl_tmp_edges e JOIN hops h ON e.{near} = h.hop "
+        "JOIN pl_tmp_cols s ON s.id = e.source_id JOIN pl_tmp_cols t ON t.id = e.target_id "
+        # edge_key order (a row set's name '' sorts first; DuckDB compares text by code point)
+        "ORDER BY s.table_name, s.name, t.table_name, t.name, e.subtype, e.masking, "
+        "coalesce(e.description, '')",
         [sorted(start), depth, depth],
     )
-    # edge_key order, computed on the raw rows; one ColumnRef per column (large closures)
-    rows.sort(key=lambda r: (r[0], r[1] != "", r[1], r[2], r[3] != "", r[3], r[4], bool(r[5]), r[6] or ""))
-    refs: dict[tuple[str, str], ColumnRef] = {}
+    return _make_edges(rows)
+
+
+def _make_edges(rows: Iterable[Sequence]) -> list[Edge]:
+    """Edges from ``(source id, table, column, target id, table, column, subtype, masking, description)``
+    rows, in their order; one ColumnRef per column (closures hold 100k edges and more)."""
+    refs: dict[int, ColumnRef] = {}
     subtypes = {s.value: s for s in Subtype}
-
-    def ref(table: str, column: str) -> ColumnRef:
-        got = refs.get((table, column))
-        if got is None:
-            got = refs[(table, column)] = ColumnRef(table, column or None)
-        return got
-
-    return [Edge(ref(st, sc), ref(tt, tc), subtypes[sub], bool(m), d) for st, sc, tt, tc, sub, m, d in rows]
+    new = object.__new__
+    out = []
+    append = out.append
+    for sid, st, sc, tid, tt, tc, sub, m, d in rows:
+        source = refs.get(sid)
+        if source is None:
+            source = refs[sid] = ColumnRef(st, sc or None)
+        target = refs.get(tid)
+        if target is None:
+            target = refs[tid] = ColumnRef(tt, tc or None)
+        # Edge's frozen-dataclass __init__ sets each field through object.__setattr__: filling
+        # __dict__ directly builds the same object (no __post_init__ to skip) in half the time
+        e = new(Edge)
+        e.__dict__.update(source=source, target=target, subtype=subtypes[sub], masking=bool(m), description=d)
+        append(e)
+    return out
 
 
 # PostgreSQL: one statement per level, each an index lookup (btree on both edge ends)
@@ -278,11 +264,9 @@ def _closure_by_index(c: Conn, start: list[int], depth: int, *, up: bool) -> lis
             [ids],
         )
     }
-    out = []
-    for (s, t, sub), (m, d) in keys.items():
-        (st, sc), (tt, tc) = names[s], names[t]
-        out.append(Edge(ColumnRef(st, sc or None), ColumnRef(tt, tc or None), Subtype(sub), m, d))
-    return sorted(out, key=edge_key)
+    rows = [(s, *names[s], t, *names[t], sub, m, d) for (s, t, sub), (m, d) in keys.items()]
+    rows.sort(key=lambda r: (r[1], r[2], r[4], r[5], r[6], r[7], r[8] or ""))  # edge_key order
+    return _make_edges(rows)
 
 
 def paths_into(
