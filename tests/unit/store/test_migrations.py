@@ -85,3 +85,16 @@ def test_a_newer_schema_is_refused_for_reads_and_spooled_for_writes(store, raw, 
         other.edges()
     other.record_dataset("c.d", ["y"])  # nothing lost: it waits for an upgraded package
     assert other.pending() == 1
+
+
+def test_table_edges_are_indexed_for_the_upstream_walk(store, raw):
+    assert store.schema_version() == migrations.LATEST
+    if store.dialect == "postgresql":  # DuckDB hashes the table edges: no index to look at
+        got = dict(
+            raw(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename = 'pl_dataset_edges' AND schemaname = current_schema()"
+            )
+        )
+        assert "pl_dataset_edges_target" not in got  # replaced, so writes maintain no extra index
+        assert "(target_dataset_id, source_dataset_id)" in got["pl_dataset_edges_target_source"]

@@ -9,7 +9,7 @@ import pytest
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import migrations
-from purpose_lineage.store.base import Assertion, DatasetInfo, RunInfo, Verdict
+from purpose_lineage.store.base import Assertion, DatasetInfo, RunInfo, Verdict, path_key
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECURITY = "essential.service.security"
@@ -152,6 +152,7 @@ def test_paths_into_enumerates_every_path_and_refuses_to_truncate(store):
     store.record_lineage(run(), edges, [Tag(src, PHONE, SECURITY)])
     paths = store.paths_into("mart.sink", purposes=[SECURITY])
     assert len(paths) == 4
+    assert paths == sorted(paths, key=path_key)  # the documented order, whatever the search order
     assert [len(p) for p in paths].count(3) == 1
     assert all(p[0].source == src and p[-1].target.table == "mart.sink" for p in paths)
     with pytest.raises(StoreError, match="more than 3 lineage paths"):
