@@ -5,6 +5,7 @@
 
 import cytoscape from 'cytoscape';
 
+import { speedUpStyleCaches } from './cyfast.js';
 import { clear, fillSelect, h } from './dom.js';
 import {
   COLLAPSED_H, COL_W, HEADER_H, PAD, ROW_H, badgeWidth, collapsedWidth, datasetSize, layoutDatasets,
@@ -161,6 +162,7 @@ function ensureCy() {
       boxSelectionEnabled: false,
       autoungrabify: true, // positions come from the layout; boxes and their rows move together or not at all
     });
+    speedUpStyleCaches(instance);
     meta.set(instance, { large: false, detail: 'false|false', key: null, fitted: false, positions: null, sigs: new Map() });
     // zooming across FAR_ZOOM: restyle once the wheel stops, not on every step
     let zoomTimer = null;
@@ -193,8 +195,14 @@ function switchTo(target) {
 }
 
 /** Many edges: cheaper edge geometry, textures while panning; restyles only on a change. */
-function setLarge(instance, large) {
+function setLarge(instance, large, { clear = false } = {}) {
   if (meta(instance).large === large) return;
+  if (clear) {
+    // every element's style changes: the next patch draws it all anew, so drop it before the
+    // stylesheet swap rather than restyle what is about to go
+    instance.elements().remove();
+    meta(instance).sigs.clear();
+  }
   meta(instance).large = large;
   setDetail(instance);
   instance.renderer().textureOnViewport = large;
@@ -389,7 +397,7 @@ async function render({ fit = true } = {}) {
     // a small result: laid out afresh in the second instance
     positions = positionsFor(entries, view);
     switchTo(views.filtered);
-    setLarge(cy, view.edges.length > LARGE_EDGES);
+    setLarge(cy, view.edges.length > LARGE_EDGES, { clear: true });
     changed = patch(cy, elementsFor(entries, view, positions, true));
   } else {
     changed = updateOverview(overviewExpansion);
@@ -403,7 +411,7 @@ async function render({ fit = true } = {}) {
     if (els !== null && els.length * 2 < views.overview.elements().length) {
       // a large result, but less than half of the overview: drawn alone, at the overview's positions
       switchTo(views.filtered);
-      setLarge(cy, view.edges.length > LARGE_EDGES);
+      setLarge(cy, view.edges.length > LARGE_EDGES, { clear: true });
       changed = patch(cy, els) || changed;
     } else {
       // everything, or most of it: the overview with the rest hidden
@@ -473,18 +481,24 @@ function patch(instance, els) {
     gone.forEach((ele) => { sigs.delete(ele.id()); });
     gone.remove();
     for (const e of els) {
-      const sig = JSON.stringify([e.data, e.classes, e.position]);
+      const sig = JSON.stringify([e.data, e.classes]);
+      const pos = e.position ? `${e.position.x},${e.position.y}` : '';
       const id = e.data.id;
-      if (!sigs.has(id)) {
+      const old = sigs.get(id);
+      if (!old) {
         (e.group === 'nodes' ? addNodes : addEdges).push(e);
-      } else if (sigs.get(id) !== sig) {
+      } else if (old.sig !== sig) {
         changed += 1;
         const ele = instance.getElementById(id);
         ele.data(e.data);
         ele.classes(e.classes);
         if (e.position) ele.position(e.position);
+      } else if (old.pos !== pos) {
+        // moved only (a relayout): no restyle
+        changed += 1;
+        instance.getElementById(id).position(e.position);
       }
-      sigs.set(id, sig);
+      sigs.set(id, { sig, pos });
     }
     added = instance.add(addNodes);
   });

@@ -45,9 +45,15 @@ export function purposeColor(purpose) {
  * layout runs left to right, so direction still shows).
  */
 export function graphStyle({ large, far = false }) {
+  // each property set costs every new element some work in Cytoscape: defaults are left out,
+  // and arrows are coloured only where drawn (end arrows on curves, mid arrows on haystacks)
   const edgeGeometry = large
-    ? { 'curve-style': 'haystack', 'haystack-radius': 0, 'mid-target-arrow-shape': far ? 'none' : 'triangle', 'target-arrow-shape': 'none' }
+    ? { 'curve-style': 'haystack', ...(far ? {} : { 'mid-target-arrow-shape': 'triangle' }) }
     : { 'curve-style': 'bezier', 'source-endpoint': '50% 0%', 'target-endpoint': '-50% 0%', 'target-arrow-shape': 'triangle' };
+  const arrowColor = (color) => {
+    if (far) return {};
+    return large ? { 'mid-target-arrow-color': color } : { 'target-arrow-color': color };
+  };
   const styles = [
     {
       selector: 'node',
@@ -134,9 +140,8 @@ export function graphStyle({ large, far = false }) {
         ...edgeGeometry,
         width: 1.6,
         'line-color': '#334155',
-        'target-arrow-color': '#334155',
-        'mid-target-arrow-color': '#334155',
-        'arrow-scale': 0.8,
+        ...arrowColor('#334155'),
+        ...(far ? {} : { 'arrow-scale': 0.8 }),
         opacity: 0.85,
         'z-index-compare': 'manual',
         'z-index': 5,
@@ -150,9 +155,8 @@ export function graphStyle({ large, far = false }) {
       selector: `edge.${s.cls}`,
       style: {
         'line-color': s.color,
-        'target-arrow-color': s.color,
-        'mid-target-arrow-color': s.color,
-        'line-style': dashed ? 'dashed' : 'solid',
+        ...arrowColor(s.color),
+        ...(dashed ? { 'line-style': 'dashed' } : {}),
         ...(dashed ? { 'line-dash-pattern': s.dash } : {}),
         ...(s.width ? { width: s.width } : {}),
         // a hollow line: white core, coloured outline (looks double)
@@ -164,14 +168,14 @@ export function graphStyle({ large, far = false }) {
     { selector: 'edge.agg', style: { width: 'mapData(count, 1, 40, 1.6, 6)' } },
     {
       selector: '.violating',
-      style: { 'line-color': VIOLATION, 'target-arrow-color': VIOLATION, 'mid-target-arrow-color': VIOLATION, 'border-color': VIOLATION },
+      style: { 'line-color': VIOLATION, ...arrowColor(VIOLATION), 'border-color': VIOLATION },
     },
     far ? { selector: 'edge.masked.violating', style: { width: 3 } }
       : { selector: 'edge.masked.violating', style: { 'line-color': '#fee2e2', 'line-outline-color': VIOLATION, width: 3 } },
     { selector: 'edge.violating', style: { width: 3.5, opacity: 1, 'z-index': 10 } },
     { selector: 'node.violating', style: { 'border-width': 3, 'background-color': '#fef2f2' } },
     { selector: 'node.dataset.expanded.violating', style: { 'background-color': '#fff5f5' } },
-    { selector: 'edge.inferred', style: { 'line-style': far ? 'solid' : 'dotted' } },
+    ...(far ? [] : [{ selector: 'edge.inferred', style: { 'line-style': 'dotted' } }]),
     { selector: 'node.match', style: { 'underlay-color': '#facc15', 'underlay-opacity': 0.45, 'underlay-padding': 4 } },
     { selector: 'node.focus-root', style: { 'underlay-color': '#2563eb', 'underlay-opacity': 0.3, 'underlay-padding': 5 } },
     { selector: ':selected', style: { 'overlay-color': '#2563eb', 'overlay-opacity': 0.18, 'overlay-padding': 3 } },
