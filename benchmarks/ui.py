@@ -1,7 +1,7 @@
 """Lineage page at scale: load + layout, then focus and filter, in headless Chromium.
 
     .venv/bin/python benchmarks/ui.py            # 5,000 columns / 20,000 edges (about 3 min)
-    .venv/bin/python benchmarks/ui.py --quick    # the same graph, one round (under 60 s)
+    .venv/bin/python benchmarks/ui.py --quick    # the same graph, one round, two loads (about 80 s)
 
 A real DuckDB store is filled with a synthetic warehouse (benchmarks/ui_graph.py), the
 plugin's FastAPI app serves it through uvicorn, and Debian's Chromium opens the page.
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else 5
-    loads = 1 if args.quick else 3
+    loads = 2 if args.quick else 3  # the first load reads the store, later ones hit the server's cache
 
     from playwright.sync_api import sync_playwright
 
@@ -240,20 +240,30 @@ def report(big_info: dict, big: list[dict], small_info: dict, small: list[dict])
         f"drawn at load: {big[0]['drawn']['nodes']} nodes, {big[0]['drawn']['edges']} edges "
         "(datasets collapsed, the red path's datasets expanded)"
     )
+    # the first load of each graph reads the store; repeats are answered from the server's cache
+    # (until a write): both are reported, the target is judged on the first
+    cold, warm = big[:1], big[1:] or big[:1]
+    # the baseline's first load also starts the browser: its median over all loads
     wall, small_wall = (
-        med(big, "load", "load", "sinceNavigation"),
+        med(cold, "load", "load", "sinceNavigation"),
         med(small, "load", "load", "sinceNavigation"),
     )
-    main_cpu, small_cpu = med(big, "load", "cpu", "thread"), med(small, "load", "cpu", "thread")
-    fetch = med(big, "load", "load", "fetch")
+    main_cpu, small_cpu = med(cold, "load", "cpu", "thread"), med(small, "load", "cpu", "thread")
+    fetch = med(cold, "load", "load", "fetch")
     flag = "ok" if wall < LOAD_TARGET_MS else "over"
     print(
-        f"load + layout (navigation to painted graph): wall {wall:6.0f} ms [{flag}; target {LOAD_TARGET_MS}]"
+        f"load + layout (navigation to painted graph), first load: wall {wall:6.0f} ms "
+        f"[{flag}; target {LOAD_TARGET_MS}]"
     )
     print(
         f"   renderer main-thread CPU {main_cpu:.0f} ms (+ server: store read and JSON, in the fetch "
-        f"{fetch:.0f} ms wall); model {med(big, 'load', 'load', 'model'):.0f} ms, "
-        f"layout {med(big, 'load', 'render', 'layout'):.0f} ms"
+        f"{fetch:.0f} ms wall); model {med(cold, 'load', 'load', 'model'):.0f} ms, "
+        f"layout {med(cold, 'load', 'render', 'layout'):.0f} ms"
+    )
+    print(
+        f"   repeat loads (server cache): wall {med(warm, 'load', 'load', 'sinceNavigation'):.0f} ms, "
+        f"fetch {med(warm, 'load', 'load', 'fetch'):.0f} ms, CPU {med(warm, 'load', 'cpu', 'thread'):.0f} ms "
+        f"({len(warm)} loads)"
     )
     print(
         f"   baseline 500-column page: wall {small_wall:.0f} ms, CPU {small_cpu:.0f} ms; "

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '..', 'plugins', 'purpose_lineage', 'api', 'static');
+// OUT_DIR: build elsewhere (tests/unit/api/test_ui_bundle.py compares such a build with the committed one)
+const out = process.env.OUT_DIR || join(here, '..', 'plugins', 'purpose_lineage', 'api', 'static');
 mkdirSync(out, { recursive: true });
 
 await build({

@@ -5,6 +5,7 @@
 
 import cytoscape from 'cytoscape';
 
+import { speedUpStyleCaches } from './cyfast.js';
 import { clear, fillSelect, h } from './dom.js';
 import {
   COLLAPSED_H, COL_W, HEADER_H, PAD, ROW_H, badgeWidth, collapsedWidth, datasetSize, layoutDatasets,
@@ -16,6 +17,7 @@ import { graphStyle, purposeColor } from './style.js';
 const EXPAND_LIMIT = 400; // columns drawn at once; above, datasets start collapsed (double-click opens one)
 const RELAYOUT_LIMIT = 250; // datasets laid out afresh on each view change; above, positions are reused
 const LARGE_EDGES = 300; // drawn edges above which edges are haystack lines and pans use textures
+const FAR_ZOOM = 0.45; // below, a large graph draws no arrowheads and no labels (11px text is < 5px)
 const MAX_BADGES = 2;
 const FILTER_KEYS = ['purpose', 'category', 'sink', 'q', 'focus', 'depth', 'direction'];
 
@@ -40,6 +42,10 @@ const state = {
 // draw their (usually small) result in the second; clearing a filter swaps back instead of
 // restyling thousands of elements.
 const views = { overview: null, filtered: null };
+// our state per instance, outside Cytoscape: setting cy.scratch() or ele.scratch() restyles
+// every element of the instance (or the element), which cost a big graph ~50 ms per draw
+const metas = new WeakMap();
+const meta = Object.assign((instance) => metas.get(instance), { set: (i, m) => metas.set(i, m) });
 let cy = null;
 let readyResolve;
 const ready = new Promise((resolve) => { readyResolve = resolve; });
@@ -106,8 +112,7 @@ async function load() {
   state.toggled.clear();
   for (const view of Object.values(views)) {
     // a new graph: ids may mean other things now, and the viewport fits it afresh
-    view?.scratch('key', null);
-    view?.scratch('fitted', false);
+    if (view) Object.assign(meta(view), { key: null, fitted: false });
   }
   const t2 = now();
   fillFacets(data.facets);
@@ -157,7 +162,14 @@ function ensureCy() {
       boxSelectionEnabled: false,
       autoungrabify: true, // positions come from the layout; boxes and their rows move together or not at all
     });
-    instance.scratch('large', false);
+    speedUpStyleCaches(instance);
+    meta.set(instance, { large: false, detail: 'false|false', key: null, fitted: false, positions: null, sigs: new Map() });
+    // zooming across FAR_ZOOM: restyle once the wheel stops, not on every step
+    let zoomTimer = null;
+    instance.on('zoom', () => {
+      clearTimeout(zoomTimer);
+      zoomTimer = setTimeout(() => setDetail(instance), 120);
+    });
     instance.on('tap', 'node', (evt) => selectNode(evt.target));
     instance.on('dbltap', 'node', (evt) => toggleDataset(datasetIdOf(evt.target)));
     instance.on('tap', (evt) => {
@@ -176,19 +188,35 @@ function isFiltered() {
 /** Show `target` (overview or filtered) and make it the current instance. */
 function switchTo(target) {
   if (target === cy) return;
-  $(`graph-${target === views.overview ? 'filtered' : 'overview'}`).hidden = true;
-  $(`graph-${target === views.overview ? 'overview' : 'filtered'}`).hidden = false;
-  target.resize();
+  // visibility, not display: both keep their size, so no canvas is reallocated and redrawn
+  $(`graph-${target === views.overview ? 'filtered' : 'overview'}`).classList.add('off');
+  $(`graph-${target === views.overview ? 'overview' : 'filtered'}`).classList.remove('off');
   cy = target;
 }
 
-/** Many edges: cheaper edge geometry (and no device-pixel scaling); restyles only on a change. */
-function setLarge(instance, large) {
-  if (instance.scratch('large') === large) return;
-  instance.scratch('large', large);
-  instance.style(graphStyle({ large }));
+/** Many edges: cheaper edge geometry, textures while panning; restyles only on a change. */
+function setLarge(instance, large, { clear = false } = {}) {
+  if (meta(instance).large === large) return;
+  if (clear) {
+    // every element's style changes: the next patch draws it all anew, so drop it before the
+    // stylesheet swap rather than restyle what is about to go
+    instance.elements().remove();
+    meta(instance).sigs.clear();
+  }
+  meta(instance).large = large;
+  setDetail(instance);
   instance.renderer().textureOnViewport = large;
   instance.renderer().hideEdgesOnViewport = large;
+}
+
+/** The stylesheet for the instance's size and zoom (see graphStyle); a no-op unless that changed. */
+function setDetail(instance) {
+  const { large } = meta(instance);
+  const far = large && instance.zoom() < FAR_ZOOM;
+  const key = `${large}|${far}`;
+  if (meta(instance).detail === key) return;
+  meta(instance).detail = key;
+  instance.style(graphStyle({ large, far }));
 }
 
 function datasetIdOf(node) {
@@ -369,11 +397,11 @@ async function render({ fit = true } = {}) {
     // a small result: laid out afresh in the second instance
     positions = positionsFor(entries, view);
     switchTo(views.filtered);
-    setLarge(cy, view.edges.length > LARGE_EDGES);
+    setLarge(cy, view.edges.length > LARGE_EDGES, { clear: true });
     changed = patch(cy, elementsFor(entries, view, positions, true));
   } else {
     changed = updateOverview(overviewExpansion);
-    positions = views.overview.scratch('positions');
+    positions = meta(views.overview).positions;
     let els = null;
     if (state.keep !== null) {
       view = viewGraph(model, state.keep, overviewExpansion);
@@ -383,7 +411,7 @@ async function render({ fit = true } = {}) {
     if (els !== null && els.length * 2 < views.overview.elements().length) {
       // a large result, but less than half of the overview: drawn alone, at the overview's positions
       switchTo(views.filtered);
-      setLarge(cy, view.edges.length > LARGE_EDGES);
+      setLarge(cy, view.edges.length > LARGE_EDGES, { clear: true });
       changed = patch(cy, els) || changed;
     } else {
       // everything, or most of it: the overview with the rest hidden
@@ -394,10 +422,11 @@ async function render({ fit = true } = {}) {
   const t2 = now();
   // fit on the boxes we placed: cy.fit() measures every label and edge (seconds on big graphs);
   // an unchanged view keeps the viewport the user left it with
-  if (fit && (changed || !cy.scratch('fitted'))) {
+  if (fit && (changed || !meta(cy).fitted)) {
     fitBoxes(entries, positions);
-    cy.scratch('fitted', true);
+    meta(cy).fitted = true;
   }
+  setDetail(cy);
   const t3 = now();
   await frame();
   const violating = cy.edges('.violating').filter((e) => !e.hasClass('hidden')).length;
@@ -412,14 +441,13 @@ async function render({ fit = true } = {}) {
 /** Bring the overview instance to the whole graph under the current expansions; true if it changed. */
 function updateOverview(expansion) {
   const key = `${state.expandMode}|${[...state.toggled].join(',')}`;
-  if (views.overview.scratch('key') === key) return false;
+  if (meta(views.overview).key === key) return false;
   const view = viewGraph(state.model, null, expansion);
   const entries = describe(view);
   const positions = positionsFor(entries, view);
   setLarge(views.overview, view.edges.length > LARGE_EDGES);
   const changed = patch(views.overview, elementsFor(entries, view, positions, false));
-  views.overview.scratch('key', key);
-  views.overview.scratch('positions', positions);
+  Object.assign(meta(views.overview), { key, positions });
   return changed;
 }
 
@@ -440,31 +468,45 @@ function hideExcept(instance, visible) {
 
 /** Bring `instance` to `els`: remove what went, add what came, update what changed; true if any did. */
 function patch(instance, els) {
+  const { sigs } = meta(instance);
   const want = new Map();
   for (const e of els) want.set(e.data.id, e);
   let changed = 0;
+  const addNodes = [];
+  const addEdges = [];
+  let added = null;
   instance.batch(() => {
     const gone = instance.elements().filter((ele) => !want.has(ele.id()));
     changed += gone.length;
+    gone.forEach((ele) => { sigs.delete(ele.id()); });
     gone.remove();
-    const add = [];
     for (const e of els) {
-      const sig = JSON.stringify([e.data, e.classes, e.position]);
-      const ele = instance.getElementById(e.data.id);
-      if (ele.empty()) {
-        e.scratch = { sig };
-        add.push(e);
-      } else if (ele.scratch('sig') !== sig) {
+      const sig = JSON.stringify([e.data, e.classes]);
+      const pos = e.position ? `${e.position.x},${e.position.y}` : '';
+      const id = e.data.id;
+      const old = sigs.get(id);
+      if (!old) {
+        (e.group === 'nodes' ? addNodes : addEdges).push(e);
+      } else if (old.sig !== sig) {
         changed += 1;
+        const ele = instance.getElementById(id);
         ele.data(e.data);
         ele.classes(e.classes);
         if (e.position) ele.position(e.position);
-        ele.scratch('sig', sig);
+      } else if (old.pos !== pos) {
+        // moved only (a relayout): no restyle
+        changed += 1;
+        instance.getElementById(id).position(e.position);
       }
+      sigs.set(id, { sig, pos });
     }
-    instance.add(add);
-    changed += add.length;
+    added = instance.add(addNodes);
   });
+  // new nodes styled before their edges exist: Cytoscape walks a node's edges for each of its
+  // style properties as it applies them, which made styling a focus result 2-3 times slower
+  added.cleanStyle();
+  instance.batch(() => instance.add(addEdges));
+  changed += addNodes.length + addEdges.length;
   return changed > 0;
 }
 

@@ -38,11 +38,22 @@ export function purposeColor(purpose) {
   return `hsl(${hash % 300 + 30} 55% 38%)`;
 }
 
-export function graphStyle({ large }) {
-  // many edges: haystack lines (no endpoint geometry, arrows mid-line) are several times cheaper
+/**
+ * The stylesheet. `large`: many edges, drawn as haystack lines (no endpoint geometry, arrows
+ * mid-line), several times cheaper. `far`: zoomed out so far that arrowheads are a few pixels
+ * and labels unreadable: neither is drawn (arrows cost a third of a big graph's frame; the
+ * layout runs left to right, so direction still shows).
+ */
+export function graphStyle({ large, far = false }) {
+  // each property set costs every new element some work in Cytoscape: defaults are left out,
+  // and arrows are coloured only where drawn (end arrows on curves, mid arrows on haystacks)
   const edgeGeometry = large
-    ? { 'curve-style': 'haystack', 'haystack-radius': 0, 'mid-target-arrow-shape': 'triangle', 'target-arrow-shape': 'none' }
+    ? { 'curve-style': 'haystack', ...(far ? {} : { 'mid-target-arrow-shape': 'triangle' }) }
     : { 'curve-style': 'bezier', 'source-endpoint': '50% 0%', 'target-endpoint': '-50% 0%', 'target-arrow-shape': 'triangle' };
+  const arrowColor = (color) => {
+    if (far) return {};
+    return large ? { 'mid-target-arrow-color': color } : { 'target-arrow-color': color };
+  };
   const styles = [
     {
       selector: 'node',
@@ -50,7 +61,8 @@ export function graphStyle({ large }) {
         'font-family': 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
         'font-size': 11,
         'min-zoomed-font-size': large ? 7 : 0,
-        label: 'data(label)',
+        // far out no label is readable: none measured (ellipsis fitting measures glyph by glyph)
+        label: far ? '' : 'data(label)',
         'text-valign': 'center',
         'text-halign': 'center',
         color: '#0f172a',
@@ -128,9 +140,8 @@ export function graphStyle({ large }) {
         ...edgeGeometry,
         width: 1.6,
         'line-color': '#334155',
-        'target-arrow-color': '#334155',
-        'mid-target-arrow-color': '#334155',
-        'arrow-scale': 0.8,
+        ...arrowColor('#334155'),
+        ...(far ? {} : { 'arrow-scale': 0.8 }),
         opacity: 0.85,
         'z-index-compare': 'manual',
         'z-index': 5,
@@ -138,17 +149,18 @@ export function graphStyle({ large }) {
     },
   ];
   for (const s of EDGE_STYLES) {
+    // far out a dash is a pixel or two: solid lines in the kind's colour draw several times faster
+    const dashed = s.dash && !far;
     styles.push({
       selector: `edge.${s.cls}`,
       style: {
         'line-color': s.color,
-        'target-arrow-color': s.color,
-        'mid-target-arrow-color': s.color,
-        'line-style': s.dash ? 'dashed' : 'solid',
-        ...(s.dash ? { 'line-dash-pattern': s.dash } : {}),
+        ...arrowColor(s.color),
+        ...(dashed ? { 'line-style': 'dashed' } : {}),
+        ...(dashed ? { 'line-dash-pattern': s.dash } : {}),
         ...(s.width ? { width: s.width } : {}),
         // a hollow line: white core, coloured outline (looks double)
-        ...(s.double ? { width: 2.5, 'line-color': '#ffffff', 'line-outline-width': 1.6, 'line-outline-color': s.color } : {}),
+        ...(s.double && !far ? { width: 2.5, 'line-color': '#ffffff', 'line-outline-width': 1.6, 'line-outline-color': s.color } : {}),
       },
     });
   }
@@ -156,13 +168,14 @@ export function graphStyle({ large }) {
     { selector: 'edge.agg', style: { width: 'mapData(count, 1, 40, 1.6, 6)' } },
     {
       selector: '.violating',
-      style: { 'line-color': VIOLATION, 'target-arrow-color': VIOLATION, 'mid-target-arrow-color': VIOLATION, 'border-color': VIOLATION },
+      style: { 'line-color': VIOLATION, ...arrowColor(VIOLATION), 'border-color': VIOLATION },
     },
-    { selector: 'edge.masked.violating', style: { 'line-color': '#fee2e2', 'line-outline-color': VIOLATION, width: 3 } },
+    far ? { selector: 'edge.masked.violating', style: { width: 3 } }
+      : { selector: 'edge.masked.violating', style: { 'line-color': '#fee2e2', 'line-outline-color': VIOLATION, width: 3 } },
     { selector: 'edge.violating', style: { width: 3.5, opacity: 1, 'z-index': 10 } },
     { selector: 'node.violating', style: { 'border-width': 3, 'background-color': '#fef2f2' } },
     { selector: 'node.dataset.expanded.violating', style: { 'background-color': '#fff5f5' } },
-    { selector: 'edge.inferred', style: { 'line-style': 'dotted' } },
+    ...(far ? [] : [{ selector: 'edge.inferred', style: { 'line-style': 'dotted' } }]),
     { selector: 'node.match', style: { 'underlay-color': '#facc15', 'underlay-opacity': 0.45, 'underlay-padding': 4 } },
     { selector: 'node.focus-root', style: { 'underlay-color': '#2563eb', 'underlay-opacity': 0.3, 'underlay-padding': 5 } },
     { selector: ':selected', style: { 'overlay-color': '#2563eb', 'overlay-opacity': 0.18, 'overlay-padding': 3 } },

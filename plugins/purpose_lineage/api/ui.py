@@ -11,6 +11,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the annotations at
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from purpose_lineage.api.deps import DataDocsDirDep, StoreDep, require_auth
+from purpose_lineage.api.ui_cache import GraphCache
 from purpose_lineage.api.ui_schemas import (
     AssertionInfo,
     ColumnDetail,
@@ -60,6 +62,7 @@ _MEDIA_TYPES = {
 page_router = APIRouter(prefix="/ui", include_in_schema=False)  # checks the login itself, to redirect
 api_router = APIRouter(prefix="/ui", tags=["ui"], dependencies=[Depends(require_auth)])
 _bearer = HTTPBearer(auto_error=False)
+_cache_lock = threading.Lock()
 
 
 async def page_user(
@@ -140,6 +143,7 @@ def data_docs(path: str, docs_dir: DataDocsDirDep) -> FileResponse:
 
 @api_router.get("/api/graph", response_model=GraphResponse)
 def graph(
+    request: Request,
     store: StoreDep,
     docs: DataDocsDep,
     dag_id: str | None = None,
@@ -170,12 +174,20 @@ def graph(
         depth=depth,
         direction=direction,
     )
+    cache = _graph_cache(request)
+    key = (store.url, tuple(sorted(filters.as_dict().items())), docs)
     try:
-        snapshot = _snapshot(store, filters.dag_id, filters.run_id)
+        with store.reading():  # one session for the marker and the read
+            marker = store.change_marker()
+            body = None if marker is None else cache.get(marker, key)
+            snapshot = _snapshot(store, filters.dag_id, filters.run_id) if body is None else None
     except StoreError as exc:
         raise _unavailable(exc) from exc
-    # serialised here, unvalidated: tens of thousands of edges (the shape is GraphResponse, tested)
-    body = json.dumps(build_graph(snapshot, filters, data_docs_url=docs), separators=(",", ":"))
+    if snapshot is not None:
+        # serialised here, unvalidated: tens of thousands of edges (the shape is GraphResponse, tested)
+        body = json.dumps(build_graph(snapshot, filters, data_docs_url=docs), separators=(",", ":")).encode()
+        if marker is not None:
+            cache.put(marker, key, body)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -252,6 +264,17 @@ def node(table: str, store: StoreDep, docs: DataDocsDep, column: str | None = No
 ui_router = APIRouter()
 ui_router.include_router(page_router)
 ui_router.include_router(api_router)
+
+
+def _graph_cache(request: Request) -> GraphCache:
+    state = request.app.state
+    cache = getattr(state, "ui_graph_cache", None)
+    if cache is None:
+        with _cache_lock:
+            cache = getattr(state, "ui_graph_cache", None)
+            if cache is None:
+                cache = state.ui_graph_cache = GraphCache()
+    return cache
 
 
 def _snapshot(store: LineageStore, dag_id: str | None, run_id: str | None) -> GraphSnapshot:

@@ -16,6 +16,8 @@ from purpose_lineage.store.base import utcnow
 from purpose_lineage.store.batch import ROWS, Batch, naive_utc, normalize_column
 
 CHUNK = 500  # rows per multi-row INSERT
+# in the writing transaction: a reader that sees the new counter also sees what was written
+BUMP_CHANGES = "UPDATE pl_store_changes SET counter = counter + 1 WHERE id = 1"
 
 
 class Conn(Protocol):
@@ -243,6 +245,8 @@ def apply_batches(c: Conn, batches: Sequence[Batch]) -> list[bool]:
         ],
         "ON CONFLICT DO NOTHING",
     )
+    # last, so that concurrent PostgreSQL writers hold this one hot row only until they commit
+    c.x(BUMP_CHANGES)
     return fresh
 
 

@@ -381,6 +381,14 @@ class LineageStore(ABC):
     def schema_version(self) -> int:
         """The schema version of the store (raises StoreError when unreachable)."""
 
+    def change_marker(self) -> int | None:
+        """A number that changes with every write to the store (any process), for caches of reads.
+
+        What a reader derives from the store after reading marker ``m`` may be kept until the
+        marker differs from ``m``. None: this store cannot tell (cache nothing).
+        """
+        return None
+
     def reading(self) -> contextlib.AbstractContextManager[LineageStore]:
         """Several reads in one session (backends may hold one connection); default: no-op."""
         return contextlib.nullcontext(self)

@@ -172,6 +172,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             Step("DROP INDEX IF EXISTS pl_dataset_edges_target", "postgresql"),
         ),
     ),
+    Migration(
+        5,
+        "a change counter that every write bumps, so that readers may cache what they derive",
+        _both(
+            "CREATE TABLE pl_store_changes (id INTEGER PRIMARY KEY, counter BIGINT NOT NULL)",
+            "INSERT INTO pl_store_changes (id, counter) VALUES (1, 0)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -189,7 +197,7 @@ def pending(version: int, target: int = LATEST) -> list[Migration]:
     """Migrations to apply to go from ``version`` to ``target``.
 
     >>> [m.version for m in pending(0)]
-    [1, 2, 3, 4]
+    [1, 2, 3, 4, 5]
     >>> pending(LATEST)
     []
     """

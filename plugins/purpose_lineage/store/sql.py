@@ -440,6 +440,10 @@ class SqlStore(LineageStore):
     def schema_version(self) -> int:
         return self._read(lambda c: migrations.current_version(c.q))
 
+    def change_marker(self) -> int:
+        # bumped inside every writing transaction (apply.BUMP_CHANGES)
+        return self._read(lambda c: int(c.q("SELECT counter FROM pl_store_changes WHERE id = 1")[0][0]))
+
     def tags_for(self, tables: Iterable[str]) -> list[Tag]:
         names = sorted({as_column_ref(t).table for t in tables})
         return self._read(

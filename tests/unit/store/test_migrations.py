@@ -21,7 +21,7 @@ EDGES = [
 
 
 class V1Conn:
-    """A connection as v1 code used it: it never wrote pl_dataset_edges (added in v2)."""
+    """A connection as v1 code used it: it never wrote the tables added later."""
 
     def __init__(self, conn):
         self.conn, self.dialect = conn, conn.dialect
@@ -30,7 +30,7 @@ class V1Conn:
         return self.conn.q(sql, params)
 
     def x(self, sql, params=()):
-        if "pl_dataset_edges" not in sql:
+        if "pl_dataset_edges" not in sql and "pl_store_changes" not in sql:
             self.conn.x(sql, params)
 
 

@@ -257,3 +257,26 @@ def test_bad_verdict_and_tag_are_refused(store):
         store.record_tags([Tag(c("a.b", "x"), PHONE, SECURITY, "guessed")])
     with pytest.raises(ValueError):
         RunInfo("r", "FINISHED")
+
+
+def test_change_marker_moves_with_every_write_of_any_writer(store, store_url, spool_dir):
+    from purpose_lineage.store import open_store
+
+    first = store.change_marker()
+    assert store.change_marker() == first  # reads change nothing
+    store.record_lineage(run(), INCIDENT[:1])
+    after_edges = store.change_marker()
+    assert after_edges != first
+    # another writer (as another process would: its own store object on the same database)
+    other = open_store(store_url, spool_dir=spool_dir)
+    try:
+        other.record_verdict(Verdict("run-2", "ads", "guard", "ads.audience", False, [{"rule": "x"}], 1))
+        assert store.change_marker() not in (first, after_edges)
+        marker = store.change_marker()
+        other.record_lineage(run(), INCIDENT[:1])  # a replayed event writes nothing
+        assert store.change_marker() == marker
+        other.record_tags([PHONE_TAG])  # an upsert of existing rows counts too
+        other.record_tags([PHONE_TAG])
+        assert store.change_marker() == marker + 2
+    finally:
+        other.close()
