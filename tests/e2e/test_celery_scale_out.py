@@ -35,6 +35,7 @@ from tests.helpers.celery_cluster import (
     WAREHOUSE_POOL,
     CeleryCluster,
     cluster_env,
+    drop_database,
     reachable,
     recreate_database,
     running,
@@ -48,7 +49,8 @@ _spec = importlib.util.spec_from_file_location("run_examples", ROOT / "scripts" 
 rx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rx)
 
-META_DB, STORE_DB = "pl_celery_meta", "pl_celery_store"
+# databases of this test run only: a suite running beside it on the same server keeps its own
+META_DB, STORE_DB = f"pl_celery_meta_{os.getpid()}", f"pl_celery_store_{os.getpid()}"
 WAVES = [
     ["incident_sources"],
     [
@@ -254,6 +256,8 @@ def celery(tmp_path_factory, dags):
         }
     finally:
         receiver.close()
+        for name in (META_DB, STORE_DB):
+            drop_database(name)
 
 
 def _max_overlap(intervals: list[tuple]) -> int:

@@ -66,15 +66,25 @@ def reachable(host: str, port: int) -> bool:
     return False
 
 
-def recreate_database(name: str) -> str:
-    """Drop and create ``name`` on the local server; returns its URL."""
+def _admin(sql: str) -> None:
     conn = psycopg2.connect(f"{PG}/postgres")
     conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create ``name`` on the local server; returns its URL."""
+    drop_database(name)
+    _admin(f'CREATE DATABASE "{name}"')
     return f"{PG}/{name}"
+
+
+def drop_database(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
