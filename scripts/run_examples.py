@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +40,18 @@ EXAMPLES: list[tuple[str, bool]] = [
 ]
 
 
-def prepare_environment(home: Path, *, keep: bool = False) -> dict[str, str]:
+def prepare_environment(home: Path, *, keep: bool = False, dags: Path | None = None) -> dict[str, str]:
     """Set the process environment for the embedded default; returns what was set."""
+    env = example_env(home, keep=keep, dags=dags)
+    os.environ.update(env)
+    return env
+
+
+def example_env(home: Path, *, keep: bool = False, dags: Path | None = None) -> dict[str, str]:
+    """Prepare ``home`` and return the embedded default's settings (the environment is untouched).
+
+    ``dags``: another folder of example DAGs (tests run patched copies); default ``dags/``.
+    """
     home.mkdir(parents=True, exist_ok=True)
     for stale in () if keep else ("warehouse.duckdb", "purpose_lineage.duckdb", "openlineage_events.jsonl"):
         (home / stale).unlink(missing_ok=True)
@@ -54,9 +65,9 @@ def prepare_environment(home: Path, *, keep: bool = False) -> dict[str, str]:
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
-    env = {
+    return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags or ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
@@ -74,8 +85,6 @@ def prepare_environment(home: Path, *, keep: bool = False) -> dict[str, str]:
         "AIRFLOW__PURPOSE_LINEAGE__SPOOL_DIR": str(home / "purpose_lineage_spool"),
         "AIRFLOW__PURPOSE_LINEAGE__DATA_DOCS_DIR": str(home / "data_docs"),
     }
-    os.environ.update(env)
-    return env
 
 
 def migrate() -> None:
@@ -92,34 +101,38 @@ def run_examples(dag_ids: list[str] | None = None) -> list[dict]:
     from purpose_lineage.store import open_store
 
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    bag = DagBag(dag_folder=os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") or str(ROOT / "dags"))
     if bag.import_errors:
         raise SystemExit(f"example DAGs failed to import: {bag.import_errors}")
     store = open_store(os.environ["PURPOSE_LINEAGE_STORE_URL"])
     rows = []
-    for dag_id, expected in EXAMPLES:
+    for dag_id, _ in EXAMPLES:
         if dag_ids and dag_id not in dag_ids:
             continue
         started = time.perf_counter()
         run = bag.get_dag(dag_id).test()
-        verdicts = store.verdicts_for(run_id=run.run_id)
-        failed = [v for v in verdicts if not v.passed]
-        first = failed[0] if failed else None
-        violation = first.violations[0] if first and first.violations else None
-        rows.append(
-            {
-                "dag_id": dag_id,
-                "state": str(run.state),
-                "expected": "success" if expected else "failed",
-                "sink": first.sink if first else (verdicts[0].sink if verdicts else None),
-                "rule": violation["rule"] if violation else None,
-                "path": _path_text(violation) if violation else None,
-                "affected": first.affected_count if first else None,
-                "seconds": round(time.perf_counter() - started, 2),
-            }
-        )
+        rows.append(verdict_row(store, dag_id, run.run_id, str(run.state)))
+        rows[-1]["seconds"] = round(time.perf_counter() - started, 2)
         print(f"  ran {dag_id:<30} {rows[-1]['state']:<8} {rows[-1]['seconds']:>6.1f}s", file=sys.stderr)
     return rows
+
+
+def verdict_row(store: Any, dag_id: str, run_id: str, state: str) -> dict:
+    """One verdict row: the run's state, its expected state and its first failed verdict."""
+    verdicts = store.verdicts_for(run_id=run_id)
+    failed = [v for v in verdicts if not v.passed]
+    first = failed[0] if failed else None
+    violation = first.violations[0] if first and first.violations else None
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "state": state,
+        "expected": "success" if dict(EXAMPLES)[dag_id] else "failed",
+        "sink": first.sink if first else (verdicts[0].sink if verdicts else None),
+        "rule": violation["rule"] if violation else None,
+        "path": _path_text(violation) if violation else None,
+        "affected": first.affected_count if first else None,
+    }
 
 
 def _path_text(violation: dict) -> str:
@@ -156,10 +169,11 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON to FILE")
     parser.add_argument("--home", default=str(ROOT / ".airflow-demo"))
     parser.add_argument("--only", nargs="*", help="run only these DAG ids (in the usual order)")
+    parser.add_argument("--dags", help="run the example DAGs of this folder instead of dags/")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and store of the last run")
     args = parser.parse_args()
     home = Path(args.home).resolve()
-    prepare_environment(home, keep=args.keep)
+    prepare_environment(home, keep=args.keep, dags=Path(args.dags).resolve() if args.dags else None)
     print(f"Airflow home: {home}", file=sys.stderr)
     migrate()
     started = time.perf_counter()
