@@ -428,7 +428,8 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             earlier = self.store.verdicts_for(verdict.sink, run_id=verdict.run_id)
         except Exception:  # store down: record (it spools); a duplicate row beats a lost verdict
             return False
-        same = ("task_id", "passed", "violations", "affected_count")
+        # a pass is a pass: a retry that finds the publish done has no count to compare
+        same = ("task_id", "passed", "violations") + (() if verdict.passed else ("affected_count",))
         return any(all(getattr(e, f) == getattr(verdict, f) for f in same) for e in earlier)
 
     @staticmethod
