@@ -14,6 +14,11 @@ On a violation it records the verdict, reports it to OpenLineage as a
 configured, and raises ``AirflowFailException``: the run fails, the published table is
 left as it was. It fails closed when it cannot judge: unknown lineage into the sink, an
 unreachable store, a missing fingerprint secret or suite, or a GX error.
+
+A worker killed at any step leaves the published table whole: the old one, or the new one
+once the publish transaction committed. That transaction also writes this run's marker to
+``pl_guard_publications``, so a retry that finds the staging table gone but the marker
+naming its own run finishes the remaining bookkeeping and succeeds instead of failing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 
 from purpose_lineage.operators.collaborators import PolicyAndStore
+from purpose_lineage.operators.fault_points import fault_point
 from purpose_lineage.operators.tracing import DEFAULT_SCHEMAS, SQLGLOT_DIALECTS
 
 if TYPE_CHECKING:
@@ -37,6 +43,8 @@ SUITES_BY_USE = {
     "marketing.advertising": "ad_audience",
     "functional.service.contact_discovery": "phone_lookup",
 }
+# one row per published table: the run (dag/run/task, the same for every try) that published it
+PUBLICATIONS_TABLE = "pl_guard_publications"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +216,7 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         from purpose_lineage.gx.run import run_suite
 
         self.record_findings(run_key, violations)
+        fault_point("guard.validating")
         hook = self.get_db_hook()
         params = {
             "run_key": run_key,
@@ -246,9 +255,11 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         staging, target = self._qualified(self.staging_table), self._qualified(self.target_table)
         suite = self.suite_for(target)
         reasons: list[str] = []
+        run_key = f"{context['ti'].dag_id}/{context['ti'].run_id}/{self.task_id}"
+        if self.published_by(run_key, staging, target):
+            return self.finish_earlier_publish(context, staging, target, suite)
         try:
             violations, unwritten = self.check_lineage(staging, target)
-            run_key = f"{context['ti'].dag_id}/{context['ti'].run_id}/{self.task_id}"
             result = self.run_data_checks(suite, staging, violations, run_key) if suite else None
         except Exception as exc:  # store down, missing secret or suite, GX or warehouse error
             self._record(context, GuardOutcome(target, False, suite=suite, reasons=(str(exc),)))
@@ -289,30 +300,96 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
                 except Exception:  # alerts never hide the failure
                     self.log.warning("Guard notifier failed", exc_info=True)
             raise AirflowFailException(message) from PolicyViolationError(message, list(violations))
-        self.publish(staging, target)
+        fault_point("guard.judged")
+        self.publish(staging, target, run_key)
         self.log.info("Published %s as %s after purpose checks passed", staging, target)
+        fault_point("guard.done")
         return self.summary(outcome)
 
-    def publish(self, staging: str, target: str) -> None:
-        """Replace ``target`` with ``staging`` in one transaction, then record the copy edges."""
-        from purpose_lineage.core.model import ColumnRef, Edge, Subtype
+    def published_by(self, run_key: str, staging: str, target: str) -> bool:
+        """True when an earlier try of this run already published: staging gone, marker is ours.
+
+        A worker killed after the publish commit (before the task was marked done) leaves
+        exactly that state; judging again is impossible (no staging table) and unnecessary.
+        """
         from purpose_lineage.operators.sql import read_columns
-        from purpose_lineage.store.base import RunInfo
 
         hook = self.get_db_hook()
-        columns = [
-            c for c, _ in read_columns(hook, {staging}, DEFAULT_SCHEMAS.get(self.dialect)).get(staging, [])
-        ]
-        target_name = target.split(".")[-1]
-        hook.run(
-            [
-                "BEGIN",
-                f"DROP TABLE IF EXISTS {_quote(target)}",
-                f"ALTER TABLE {_quote(staging)} RENAME TO {_quote_ident(target_name)}",
-                "COMMIT",
-            ],
-            autocommit=False,
+        found = read_columns(hook, {staging, target}, DEFAULT_SCHEMAS.get(self.dialect))
+        if staging in found or target not in found:
+            return False
+        mark = "?" if self.dialect == "duckdb" else "%s"
+        try:
+            row = hook.get_first(
+                f"SELECT run_key FROM {PUBLICATIONS_TABLE} WHERE target = {mark}", parameters=[target]
+            )
+        except Exception:  # no marker table yet: nothing was ever published through a marker
+            return False
+        return bool(row) and row[0] == run_key
+
+    def finish_earlier_publish(self, context: Context, staging: str, target: str, suite: str | None) -> dict:
+        """Complete what an interrupted try left after its publish commit (idempotent steps only)."""
+        from purpose_lineage.operators.sql import read_columns
+
+        self.log.info(
+            "%s was already published by an earlier try of this run (staging %s is gone); "
+            "recording the publish step and succeeding without judging again",
+            target,
+            staging,
         )
+        outcome = GuardOutcome(
+            sink=target, passed=True, suite=suite, reasons=("published by an earlier try of this run",)
+        )
+        self._record(context, outcome)
+        found = read_columns(self.get_db_hook(), {target}, DEFAULT_SCHEMAS.get(self.dialect))
+        self.record_publish(staging, target, [c for c, _ in found.get(target, [])])
+        return self.summary(outcome)
+
+    def publish(self, staging: str, target: str, run_key: str) -> None:
+        """Replace ``target`` with ``staging`` and mark it as this run's, in one transaction;
+        then record the copy edges."""
+        from contextlib import closing
+
+        from purpose_lineage.operators.sql import read_columns
+
+        hook = self.get_db_hook()
+        found = read_columns(hook, {staging}, DEFAULT_SCHEMAS.get(self.dialect))
+        columns = [c for c, _ in found.get(staging, [])]
+        mark = "?" if self.dialect == "duckdb" else "%s"
+        hook.run(f"CREATE TABLE IF NOT EXISTS {PUBLICATIONS_TABLE} (target VARCHAR, run_key VARCHAR)")
+        rename = f"ALTER TABLE {_quote(staging)} RENAME TO {_quote_ident(target.split('.')[-1])}"
+        mark_run = f"INSERT INTO {PUBLICATIONS_TABLE} VALUES ({mark}, {mark})"
+        steps: list[tuple[str, list[str] | None, str | None]] = [
+            ("BEGIN", None, None),
+            (f"DROP TABLE IF EXISTS {_quote(target)}", None, "publish.dropped"),
+            (rename, None, None),
+            (f"DELETE FROM {PUBLICATIONS_TABLE} WHERE target = {mark}", [target], None),
+            (mark_run, [target, run_key], "publish.renamed"),
+            ("COMMIT", None, None),
+        ]
+        # one connection, statement by statement (as hook.run does), so that the crash tests
+        # can stop a worker inside the transaction
+        with closing(hook.get_conn()) as conn:
+            if hook.supports_autocommit:
+                hook.set_autocommit(conn, False)
+            with closing(conn.cursor()) as cur:
+                for sql, params, point in steps:
+                    if params:
+                        cur.execute(sql, params)
+                    else:
+                        cur.execute(sql)
+                    if point:
+                        fault_point(point)
+            if not hook.get_autocommit(conn):
+                conn.commit()
+        fault_point("publish.committed")
+        self.record_publish(staging, target, columns)
+
+    def record_publish(self, staging: str, target: str, columns: Sequence[str]) -> None:
+        """The publish step's copy edges in the store (a replay of the same edges changes nothing)."""
+        from purpose_lineage.core.model import ColumnRef, Edge, Subtype
+        from purpose_lineage.store.base import RunInfo
+
         run_id = self._run_id
         edges = [Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY) for c in columns]
         self.store.record_lineage(
@@ -342,10 +419,20 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         if not outcome.passed and not outcome.violations:
             verdict = dataclasses.replace(verdict, passed=False)
         try:
-            self.store.record_verdict(verdict)
+            if not self._verdict_recorded(verdict):  # a retry of this run judging the same again
+                self.store.record_verdict(verdict)
         except Exception:  # the run's failure stands on its own; the verdict is also in OL and logs
             self.log.warning("Could not record the guard verdict", exc_info=True)
         context["ti"].xcom_push(key="purpose_guard", value=self.summary(outcome))
+
+    def _verdict_recorded(self, verdict: Any) -> bool:
+        try:
+            earlier = self.store.verdicts_for(verdict.sink, run_id=verdict.run_id)
+        except Exception:  # store down: record (it spools); a duplicate row beats a lost verdict
+            return False
+        # a pass is a pass: a retry that finds the publish done has no count to compare
+        same = ("task_id", "passed", "violations") + (() if verdict.passed else ("affected_count",))
+        return any(all(getattr(e, f) == getattr(verdict, f) for f in same) for e in earlier)
 
     @staticmethod
     def summary(outcome: GuardOutcome) -> dict:
