@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag, TagSource
-from purpose_lineage.store.apply import Conn
+from purpose_lineage.store.apply import Conn, among
 from purpose_lineage.store.base import (
     Assertion,
     DatasetInfo,
@@ -67,11 +67,12 @@ def latest_writers(c: Conn, tables: list[str]) -> dict[str, str]:
     """Per table, the newest run that has it as an output, in :func:`runs_for`'s order."""
     if not tables:
         return {}
+    where, params = among("d.name", tables)
     rows = c.q(
         "SELECT d.name, r.run_id, r.ended_at, r.started_at FROM pl_run_datasets rd "
         "JOIN pl_datasets d ON d.id = rd.dataset_id JOIN pl_runs r ON r.run_id = rd.run_id "
-        "WHERE rd.role = 'output' AND d.name IN (SELECT unnest(?::TEXT[]))",
-        [tables],
+        f"WHERE rd.role = 'output' AND {where}",
+        params,
     )
     oldest = as_utc(datetime.min)
     best: dict[str, tuple[datetime, str]] = {}

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from purpose_lineage.core.model import ColumnRef, Edge, Tag, TagSource
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import migrations, reads, search
-from purpose_lineage.store.apply import Conn, apply_batch, apply_batches
+from purpose_lineage.store.apply import Conn, among, apply_batch, apply_batches
 from purpose_lineage.store.base import (
     ALERT_CLAIM_RETENTION_DAYS,
     DEFAULT_DEPTH,
@@ -446,13 +446,10 @@ class SqlStore(LineageStore):
 
     def tags_for(self, tables: Iterable[str]) -> list[Tag]:
         names = sorted({as_column_ref(t).table for t in tables})
+        where, params = among("d.name", names)
         return self._read(
             lambda c: sorted(
-                (
-                    reads.tag(r)
-                    for r in c.q(f"{reads.TAG_NAMES} WHERE d.name IN (SELECT unnest(?::TEXT[]))", [names])
-                ),
-                key=tag_key,
+                (reads.tag(r) for r in c.q(f"{reads.TAG_NAMES} WHERE {where}", params)), key=tag_key
             )
         )
 
@@ -474,8 +471,9 @@ class SqlStore(LineageStore):
 
     def edges_into(self, tables: Iterable[str]) -> list[Edge]:
         names = sorted({as_column_ref(t).table for t in tables})
-        sql = f"{reads.EDGE_NAMES} WHERE td.name IN (SELECT unnest(?::TEXT[]))"
-        return self._read(lambda c: sorted((reads.edge(r) for r in c.q(sql, [names])), key=edge_key))
+        where, params = among("td.name", names)
+        sql = f"{reads.EDGE_NAMES} WHERE {where}"
+        return self._read(lambda c: sorted((reads.edge(r) for r in c.q(sql, params)), key=edge_key))
 
     def _closure(self, ref: ColumnRef | str, depth: int, up: bool) -> list[Edge]:
         target = as_column_ref(ref)

@@ -84,3 +84,29 @@ def test_latest_writers_agree_with_the_run_history(store):
         "nowhere.t": None,
     }
     assert store.latest_writers(tables) == LineageStore.latest_writers(store, tables)
+
+
+def test_events_of_a_new_run_merged_in_one_drain_then_a_later_event(store, raw):
+    # a drain merges what waits in the spool: START and COMPLETE of a run the store has never
+    # seen go in one transaction (DuckDB: plain inserts), a later retry's event is an upsert
+    from purpose_lineage.store.apply import apply_batches
+    from purpose_lineage.store.batch import Batch
+
+    start = Batch.build(run("new", T0, "START"), edges=[COPY], outputs=["ads.matched"])
+    done = Batch.build(run("new", T0 + timedelta(seconds=5)), edges=[COPY, JOIN], outputs=["ads.matched"])
+    store._run(lambda c: apply_batches(c, [start, done, done]), wait=5.0)
+    assert raw("SELECT count(*) FROM pl_run_events") == [(2,)]
+    assert raw("SELECT count(*) FROM pl_runs") == [(1,)]
+    assert raw("SELECT count(*) FROM pl_edge_runs") == [(2,)]
+    assert raw("SELECT count(*) FROM pl_run_datasets WHERE role = 'output'") == [(1,)]
+    (record,) = store.runs_for("ads.matched")
+    assert (record.state, record.started_at, record.ended_at) == ("COMPLETE", T0, T0 + timedelta(seconds=5))
+    # the run is known now: its next event writes over the stored rows, and a replay writes nothing
+    late = run("new", T0 + timedelta(seconds=9), "FAIL")
+    assert store.record_lineage(late, [COPY, JOIN], outputs=["ads.matched"]) is True
+    assert store.record_lineage(late, [COPY, JOIN], outputs=["ads.matched"]) is True
+    assert raw("SELECT count(*) FROM pl_run_events") == [(3,)]
+    assert raw("SELECT count(*) FROM pl_edge_runs") == [(2,)]
+    (record,) = store.runs_for("ads.matched")
+    assert (record.state, record.ended_at) == ("FAIL", T0 + timedelta(seconds=9))
+    assert store.edges(run_id="new") == sorted([COPY, JOIN])
