@@ -42,8 +42,10 @@ class DuckDBHook(DbApiHook):
         return duckdb.connect(self.database_path)
 
     @contextlib.contextmanager
-    def shared_connection(self) -> Iterator[None]:
+    def shared_connection(self) -> Iterator[Any]:
         """Inside, every :meth:`get_conn` is a cursor of one connection: the file is opened once.
+
+        Yields that connection (to lend its database instance, e.g. to the lineage store).
 
         Opening a DuckDB file costs a database start and, after writes, a checkpoint on close
         (tens of ms); a transform task runs its SQL and then reads the catalog. The connection
@@ -51,13 +53,13 @@ class DuckDBHook(DbApiHook):
         the same process (GX) is not refused.
         """
         if self._shared is not None:
-            yield
+            yield self._shared
             return
         import duckdb
 
         self._shared = duckdb.connect(self.database_path)
         try:
-            yield
+            yield self._shared
         finally:
             shared, self._shared = self._shared, None
             shared.close()

@@ -88,28 +88,46 @@ class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
     # -- execution ---------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict:
-        from purpose_lineage.operators.current import constraint_edges, current_lineage, unknown_edges
-        from purpose_lineage.operators.tracing import analyze_sql, trace
-        from purpose_lineage.store.base import DatasetInfo, RunInfo
+        from purpose_lineage.operators.tracing import analyze_sql
 
         hook = self.get_db_hook()
         self.log.info("Running transform on %s", self.conn_id)
-        # one open of the warehouse for the SQL and the catalog read (DuckDB; others: no-op)
-        with getattr(hook, "shared_connection", contextlib.nullcontext)():
+        # one open of the warehouse for the SQL, the catalog read and (DuckDB) the store session
+        with getattr(hook, "shared_connection", contextlib.nullcontext)() as shared:
             hook.run(self.sql)
             first = self._take_start_analysis() or analyze_sql(
                 self.sql, dialect=self.sql_dialect, default_schema=self.default_schema
             )
             tables = {t for s in first for t in (*s.inputs, s.output) if t}
             columns = read_columns(hook, tables, self.default_schema)
-        statements = first
-        if any(st.unknowns for st in first):  # a catalog resolves `*` and unqualified columns
-            statements = analyze_sql(
-                self.sql,
-                dialect=self.sql_dialect,
-                catalog={t: [c for c, _ in cols] for t, cols in columns.items()},
-                default_schema=self.default_schema,
+            statements = first
+            if any(st.unknowns for st in first):  # a catalog resolves `*` and unqualified columns
+                statements = analyze_sql(
+                    self.sql,
+                    dialect=self.sql_dialect,
+                    catalog={t: [c for c, _ in cols] for t, cols in columns.items()},
+                    default_schema=self.default_schema,
+                )
+            with self.store.attached_to(shared):
+                self._trace_and_record(context, statements, columns)
+        for unknown in self._result.unknowns:
+            self.log.warning(
+                "Lineage unknown: %s (table=%s column=%s)", unknown.reason, unknown.table, unknown.column
             )
+        summary = self._result.summary()
+        self.log.info("Purpose trace: %s", summary)
+        return summary
+
+    def _trace_and_record(
+        self,
+        context: Context,
+        statements: tuple[StatementLineage, ...],
+        columns: dict[str, list[tuple[str, str | None]]],
+    ) -> None:
+        from purpose_lineage.operators.current import constraint_edges, current_lineage, unknown_edges
+        from purpose_lineage.operators.tracing import trace
+        from purpose_lineage.store.base import DatasetInfo, RunInfo
+
         ti = context["ti"]
         run_id = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
         inputs = sorted({t for st in statements for t in st.inputs} - {st.output for st in statements})
@@ -145,13 +163,6 @@ class PurposeSQLOperator(PolicyAndStore, BaseSQLOperator):
                 inputs=self._result.inputs,
                 outputs=self._result.outputs,
             )
-        for unknown in self._result.unknowns:
-            self.log.warning(
-                "Lineage unknown: %s (table=%s column=%s)", unknown.reason, unknown.table, unknown.column
-            )
-        summary = self._result.summary()
-        self.log.info("Purpose trace: %s", summary)
-        return summary
 
     # -- analysis shared by the OpenLineage start event and execute -------------------
 

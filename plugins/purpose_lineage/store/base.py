@@ -400,6 +400,15 @@ class LineageStore(ABC):
         """
         return contextlib.nullcontext(self)
 
+    def attached_to(self, connection: Any) -> contextlib.AbstractContextManager[LineageStore]:
+        """Sessions inside may use the caller's open warehouse ``connection``; default: no-op.
+
+        The DuckDB backend attaches its file to a DuckDB connection's database instance
+        rather than starting a database of its own (the largest fixed cost of a task's
+        session). Results are the same either way.
+        """
+        return contextlib.nullcontext(self)
+
     def latest_writers(self, tables: Iterable[str]) -> dict[str, str | None]:
         """Per table, the id of the newest run that wrote it (None: no recorded run did).
 
