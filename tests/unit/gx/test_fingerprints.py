@@ -37,7 +37,7 @@ CORPUS = [
     hashlib.sha256(b"+15550101001").hexdigest().upper(),
     hashlib.md5(b"15550101002").hexdigest(),
     hashlib.md5(b"carol.recovery@example.com").hexdigest(),
-    "x0y0z12", "0 0 1", "+0015550101234", "00", "100200", "a@b@c",
+    "x0y0z12", "0 0 1", "+0015550101234", "00", "100200", "a@b@c", "0", "0-0-", "000", "+00 ",
     "n/a",
     "",
     "   ",
