@@ -132,8 +132,16 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
 
     # -- audit -------------------------------------------------------------------------
 
-    def check_lineage(self, staging: str, target: str) -> tuple[list[Violation], tuple[str, ...]]:
-        """Violations into ``target`` if ``staging`` were published as it stands.
+    def read_catalog(self, *tables: str) -> dict[str, list[tuple[str, str | None]]]:
+        """Columns and types of ``tables`` (those that exist), in one read of the warehouse catalog."""
+        from purpose_lineage.operators.sql import read_columns
+
+        return read_columns(self.get_db_hook(), set(tables), DEFAULT_SCHEMAS.get(self.dialect))
+
+    def check_lineage(
+        self, staging: str, target: str, staging_columns: Sequence[tuple[str, str | None]]
+    ) -> tuple[list[Violation], tuple[str, ...]]:
+        """Violations into ``target`` if ``staging`` (with ``staging_columns``) were published as it stands.
 
         The publish step is not recorded yet, so its copy edges (and the staging table's row
         constraints, which a full copy keeps) are added here: sinks are declared by the
@@ -142,14 +150,11 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         from purpose_lineage.core.evaluate import find_violations
         from purpose_lineage.core.model import ColumnRef, Edge, Subtype
         from purpose_lineage.operators.current import current_lineage
-        from purpose_lineage.operators.sql import read_columns
 
         with self.store.reading():
             current = current_lineage(self.store, [staging])  # StoreError -> fail closed
-        found = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
         publish = [
-            Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY)
-            for c, _ in found.get(staging, [])
+            Edge(ColumnRef(staging, c), ColumnRef(target, c), Subtype.IDENTITY) for c, _ in staging_columns
         ]
         constraints = dict(current.constraints)
         constraints[target] = list(current.constraints.get(staging, []))
@@ -183,12 +188,11 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             self.log.warning("Fingerprint connection %r not found", conn_id)
             return None
 
-    def text_columns(self, staging: str) -> list[str]:
-        from purpose_lineage.operators.sql import read_columns
-
-        cols = read_columns(self.get_db_hook(), {staging}, DEFAULT_SCHEMAS.get(self.dialect))
+    @staticmethod
+    def text_columns(columns: Sequence[tuple[str, str | None]]) -> list[str]:
+        """The columns whose type can hold an identifier, plain or hashed."""
         text = ("char", "text", "string", "varchar", "blob", "bytea")
-        return [c for c, t in cols.get(staging, []) if t and any(k in t.lower() for k in text)]
+        return [c for c, t in columns if t and any(k in t.lower() for k in text)]
 
     def record_findings(self, run_key: str, violations: Sequence[Violation]) -> None:
         """Write the lineage findings where the suite's lineage expectation reads them (metadata only)."""
@@ -196,7 +200,7 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         from purpose_lineage.gx.expectations import FINDINGS_TABLE
 
         hook = self.get_db_hook()
-        mark = "?" if self.dialect == "duckdb" else "%s"
+        mark = hook.placeholder
         hook.run(
             f"CREATE TABLE IF NOT EXISTS {FINDINGS_TABLE} (run_key VARCHAR, rule VARCHAR, "
             "source VARCHAR, purpose VARCHAR, sink VARCHAR, path VARCHAR)"
@@ -211,7 +215,14 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
                 FINDINGS_TABLE, rows, target_fields=["run_key", "rule", "source", "purpose", "sink", "path"]
             )
 
-    def run_data_checks(self, suite: str, staging: str, violations: list[Violation], run_key: str) -> Any:
+    def run_data_checks(
+        self,
+        suite: str,
+        staging: str,
+        staging_columns: Sequence[tuple[str, str | None]],
+        violations: list[Violation],
+        run_key: str,
+    ) -> Any:
         from purpose_lineage import config
         from purpose_lineage.gx.run import run_suite
 
@@ -220,7 +231,7 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         hook = self.get_db_hook()
         params = {
             "run_key": run_key,
-            "identifier_columns": self.identifier_columns or self.text_columns(staging),
+            "identifier_columns": self.identifier_columns or self.text_columns(staging_columns),
             "fingerprint_table": self.fingerprint_table,
             "consent_table": self.consent_table,
         }
@@ -256,11 +267,15 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
         suite = self.suite_for(target)
         reasons: list[str] = []
         run_key = f"{context['ti'].dag_id}/{context['ti'].run_id}/{self.task_id}"
-        if self.published_by(run_key, staging, target):
-            return self.finish_earlier_publish(context, staging, target, suite)
         try:
-            violations, unwritten = self.check_lineage(staging, target)
-            result = self.run_data_checks(suite, staging, violations, run_key) if suite else None
+            catalog = self.read_catalog(staging, target)
+            if staging not in catalog and target in catalog and self.published_by(run_key, target):
+                return self.finish_earlier_publish(context, staging, target, suite, catalog[target])
+            staging_columns = catalog.get(staging, [])
+            violations, unwritten = self.check_lineage(staging, target, staging_columns)
+            result = (
+                self.run_data_checks(suite, staging, staging_columns, violations, run_key) if suite else None
+            )
         except Exception as exc:  # store down, missing secret or suite, GX or warehouse error
             self._record(context, GuardOutcome(target, False, suite=suite, reasons=(str(exc),)))
             raise AirflowFailException(
@@ -301,36 +316,36 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
                     self.log.warning("Guard notifier failed", exc_info=True)
             raise AirflowFailException(message) from PolicyViolationError(message, list(violations))
         fault_point("guard.judged")
-        self.publish(staging, target, run_key)
+        self.publish(staging, target, run_key, [c for c, _ in staging_columns])
         self.log.info("Published %s as %s after purpose checks passed", staging, target)
         fault_point("guard.done")
         return self.summary(outcome)
 
-    def published_by(self, run_key: str, staging: str, target: str) -> bool:
-        """True when an earlier try of this run already published: staging gone, marker is ours.
+    def published_by(self, run_key: str, target: str) -> bool:
+        """True when ``target``'s publish marker is this run's (asked only when staging is gone).
 
         A worker killed after the publish commit (before the task was marked done) leaves
         exactly that state; judging again is impossible (no staging table) and unnecessary.
         """
-        from purpose_lineage.operators.sql import read_columns
-
         hook = self.get_db_hook()
-        found = read_columns(hook, {staging, target}, DEFAULT_SCHEMAS.get(self.dialect))
-        if staging in found or target not in found:
-            return False
-        mark = "?" if self.dialect == "duckdb" else "%s"
         try:
             row = hook.get_first(
-                f"SELECT run_key FROM {PUBLICATIONS_TABLE} WHERE target = {mark}", parameters=[target]
+                f"SELECT run_key FROM {PUBLICATIONS_TABLE} WHERE target = {hook.placeholder}",
+                parameters=[target],
             )
         except Exception:  # no marker table yet: nothing was ever published through a marker
             return False
         return bool(row) and row[0] == run_key
 
-    def finish_earlier_publish(self, context: Context, staging: str, target: str, suite: str | None) -> dict:
+    def finish_earlier_publish(
+        self,
+        context: Context,
+        staging: str,
+        target: str,
+        suite: str | None,
+        target_columns: Sequence[tuple[str, str | None]],
+    ) -> dict:
         """Complete what an interrupted try left after its publish commit (idempotent steps only)."""
-        from purpose_lineage.operators.sql import read_columns
-
         self.log.info(
             "%s was already published by an earlier try of this run (staging %s is gone); "
             "recording the publish step and succeeding without judging again",
@@ -341,21 +356,16 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             sink=target, passed=True, suite=suite, reasons=("published by an earlier try of this run",)
         )
         self._record(context, outcome)
-        found = read_columns(self.get_db_hook(), {target}, DEFAULT_SCHEMAS.get(self.dialect))
-        self.record_publish(staging, target, [c for c, _ in found.get(target, [])])
+        self.record_publish(staging, target, [c for c, _ in target_columns])
         return self.summary(outcome)
 
-    def publish(self, staging: str, target: str, run_key: str) -> None:
-        """Replace ``target`` with ``staging`` and mark it as this run's, in one transaction;
-        then record the copy edges."""
+    def publish(self, staging: str, target: str, run_key: str, columns: Sequence[str]) -> None:
+        """Replace ``target`` with ``staging`` (whose columns are ``columns``) and mark it as this
+        run's, in one transaction; then record the copy edges."""
         from contextlib import closing
 
-        from purpose_lineage.operators.sql import read_columns
-
         hook = self.get_db_hook()
-        found = read_columns(hook, {staging}, DEFAULT_SCHEMAS.get(self.dialect))
-        columns = [c for c, _ in found.get(staging, [])]
-        mark = "?" if self.dialect == "duckdb" else "%s"
+        mark = hook.placeholder
         hook.run(f"CREATE TABLE IF NOT EXISTS {PUBLICATIONS_TABLE} (target VARCHAR, run_key VARCHAR)")
         rename = f"ALTER TABLE {_quote(staging)} RENAME TO {_quote_ident(target.split('.')[-1])}"
         mark_run = f"INSERT INTO {PUBLICATIONS_TABLE} VALUES ({mark}, {mark})"
