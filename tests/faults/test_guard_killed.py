@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from helpers.child_findings import findings
 from purpose_lineage.operators.fault_points import GUARD_POINTS, MARKER_ENV, PAUSE_ENV
 
 HERE = Path(__file__).resolve().parent
@@ -45,9 +46,7 @@ def _runner(*args: str, **env: str) -> dict:
     proc = subprocess.run(
         [sys.executable, str(RUNNER), *args], capture_output=True, text=True, env=_env(**env), timeout=600
     )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FINDINGS ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads(lines[-1][len("FINDINGS ") :])
+    return findings(proc)
 
 
 def published(home: Path) -> dict:

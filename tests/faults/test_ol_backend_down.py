@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.child_findings import findings
+
 HERE = Path(__file__).resolve().parent
 FORWARD_TIMEOUT = 1.0  # the bound under test: the HTTP transport's timeout, no retries
 pytestmark = pytest.mark.slow
@@ -39,9 +41,7 @@ def _run(home: Path, mode: str) -> dict:
         [sys.executable, str(HERE / "ol_backend_run.py"), str(home), mode, str(FORWARD_TIMEOUT)],
         capture_output=True, text=True, env=env, timeout=900,
     )  # fmt: skip
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FINDINGS ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads(lines[-1][len("FINDINGS ") :])
+    return findings(proc)
 
 
 @pytest.mark.parametrize("mode", ["down", "hang"])

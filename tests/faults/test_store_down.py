@@ -10,7 +10,6 @@ publishes without duplicating lineage.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 from store_support import PG_DATABASE_URL, pg_reachable
+
+from helpers.child_findings import findings
 
 HERE = Path(__file__).resolve().parent
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -45,9 +46,7 @@ def test_store_down_mid_run_fails_closed_and_replays_once(tmp_path: Path, pg_sch
         [sys.executable, str(HERE / "store_down_run.py"), str(tmp_path / "home"), pg_schema],
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FINDINGS ")]
-    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    f = json.loads(lines[-1][len("FINDINGS ") :])
+    f = findings(proc)
     logs = proc.stdout + proc.stderr
     assert f["sources"] == "success"
     # A: store down before the transform: the transform cannot read its inputs' purposes and
