@@ -133,12 +133,23 @@ def prepare(db: Path, sizes_n: list[int], sizes_m: list[int], floor: bool) -> di
 
 
 def reused(db: Path, sizes_m: list[int]) -> dict:
-    """Fingerprint row counts of data an earlier ``--workdir`` run prepared (nothing rebuilt)."""
-    import duckdb
+    """Fingerprint row counts of data an earlier ``--workdir`` run prepared (no data rebuilt).
 
-    with duckdb.connect(str(db), read_only=True) as connection:
-        for m in sizes_m:
-            FP_ROWS[m] = connection.execute(f"SELECT count(*) FROM fps_{_fmt(m)}").fetchone()[0]
+    The warehouse functions are installed again: they are stored in the file by the build,
+    and the run must measure this checkout's definitions, not the preparing run's.
+    """
+    import sqlalchemy as sa
+
+    from purpose_lineage.gx.fingerprints import install_functions
+
+    engine = sa.create_engine(f"duckdb:///{db}")
+    try:
+        with engine.begin() as connection:
+            for m in sizes_m:
+                FP_ROWS[m] = connection.exec_driver_sql(f"SELECT count(*) FROM fps_{_fmt(m)}").scalar()
+                install_functions(connection, f"fps_{_fmt(m)}")
+    finally:
+        engine.dispose()
     return {}
 
 
