@@ -22,9 +22,7 @@ PLUGIN = (
     " g.get_provider_info()"
 )
 PROBE = (
-    "import sys, json; "
-    + PLUGIN
-    + "; print(json.dumps({m: m in sys.modules for m in"
+    "import sys, json; " + PLUGIN + "; print(json.dumps({m: m in sys.modules for m in"
     " ('fastapi', 'great_expectations', 'purpose_lineage.api.app', 'fideslang', 'sqlglot')}))"
 )
 

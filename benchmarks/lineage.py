@@ -70,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def ours(with_catalog: bool) -> None:
         for case, _ in work:
-            analyze(case.sql, dialect=case.dialect, schema=case.catalog if with_catalog else None,
-                    default_table_prefix=case.prefix)
+            analyze(
+                case.sql,
+                dialect=case.dialect,
+                schema=case.catalog if with_catalog else None,
+                default_table_prefix=case.prefix,
+            )
 
     def ol_sql() -> None:
         for case, stmts in work:
@@ -91,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     ol_edges = 0
     only_total = only_ours = only_ol = 0
     for case, stmts in work:
-        results = analyze(case.sql, dialect=case.dialect, schema=case.catalog,
-                          default_table_prefix=case.prefix)
+        results = analyze(
+            case.sql, dialect=case.dialect, schema=case.catalog, default_table_prefix=case.prefix
+        )
         found = set()
         for st in results:
             for e in st.edges:
@@ -126,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'purpose-lineage':<30} {ours_direct:>8} {ours_indirect:>16} {ours_row:>17}")
     print(f"{'openlineage-sql':<30} {ol_edges:>8} {0:>16} {0:>17}")
     print()
-    print(f"columns used only as join key/filter (corpus): {only_total}; "
-          f"reported by purpose-lineage: {only_ours}, by openlineage-sql: {only_ol}")
+    print(
+        f"columns used only as join key/filter (corpus): {only_total}; "
+        f"reported by purpose-lineage: {only_ours}, by openlineage-sql: {only_ol}"
+    )
     return 0
 
 

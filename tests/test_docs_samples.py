@@ -73,7 +73,8 @@ def extract_samples(page: Path) -> list[Sample]:
         if j == len(lines):
             raise AssertionError(f"{page}:{i + 2}: unclosed code fence after a test marker")
         options = dict(
-            (word.split("=", 1) + [""])[:2] for word in shlex.split(marker["args"])  # type: ignore[misc]
+            (word.split("=", 1) + [""])[:2]
+            for word in shlex.split(marker["args"])  # type: ignore[misc]
         )
         samples.append(Sample(page, i + 2, fence["lang"].lower(), "\n".join(body) + "\n", options))
         i = j + 1

@@ -44,7 +44,7 @@ def catalog_from_url(url: str, *, schemas: Iterable[str] | None = None) -> dict[
     if url.startswith("duckdb://"):
         import duckdb
 
-        path = url[len("duckdb:///"):] if url.startswith("duckdb:///") else url[len("duckdb://"):]
+        path = url[len("duckdb:///") :] if url.startswith("duckdb:///") else url[len("duckdb://") :]
         conn = duckdb.connect(path or ":memory:", read_only=bool(path))
     elif url.startswith(("postgresql://", "postgres://")):
         import psycopg2

@@ -92,7 +92,8 @@ import duckdb  # noqa: E402
 
 con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
 out["published_tables"] = sorted(
-    r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    r[0]
+    for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     if r[0].startswith("ad_audience_acme")
 )
 con.close()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
+
 def command_modules() -> list[str]:
     """Every ``cli/*_cmd.py`` module, so that a new command needs no registration line."""
     import pkgutil

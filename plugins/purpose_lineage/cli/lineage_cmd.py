@@ -21,8 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="SQL file, or - for standard input")
     p.add_argument("--dialect", default=None, help="sqlglot dialect: duckdb, postgres, snowflake...")
     p.add_argument("--schema", default=None, help="catalog YAML/JSON mapping each table to its columns")
-    p.add_argument("--catalog-from", default=None, metavar="URL",
-                   help="read the catalog from a warehouse: duckdb:///file.db or postgresql://...")
+    p.add_argument(
+        "--catalog-from",
+        default=None,
+        metavar="URL",
+        help="read the catalog from a warehouse: duckdb:///file.db or postgresql://...",
+    )
     p.add_argument("--default-prefix", default=None, help="schema of unqualified table names, e.g. main")
     add_format_option(p)
     p.set_defaults(handler=run)
@@ -46,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"purpose-lineage lineage: cannot read the catalog ({type(exc).__name__})", file=sys.stderr)
         return 1
     try:
-        results = analyze(sql, dialect=args.dialect, schema=schema or None,
-                          default_table_prefix=args.default_prefix)
+        results = analyze(
+            sql, dialect=args.dialect, schema=schema or None, default_table_prefix=args.default_prefix
+        )
     except ValueError as exc:  # unknown dialect name
         print(f"purpose-lineage lineage: {exc}", file=sys.stderr)
         return 2

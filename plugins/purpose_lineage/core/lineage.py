@@ -136,8 +136,9 @@ def _dialect(name: str | None) -> Dialect:
     return Dialect.get_or_raise(name)
 
 
-def _run(script: Script, node: exp.Expr, index: int, text: str, line: int, offset: int,
-         strict: bool) -> StatementLineage:
+def _run(
+    script: Script, node: exp.Expr, index: int, text: str, line: int, offset: int, strict: bool
+) -> StatementLineage:
     try:
         return _name_aggregates(script.statement(node, index, text, line, offset), node)
     except Exception as exc:  # never lose the other statements of a script to one bad one
@@ -202,7 +203,7 @@ def _split(sql: str, d: Dialect) -> list[_Chunk]:
     for tok in [*tokens, None]:
         if tok is None or tok.token_type == TokenType.SEMICOLON:
             if cur:
-                chunks.append((sql[cur[0].start: cur[-1].end + 1], cur[0].line, cur, 0, None))
+                chunks.append((sql[cur[0].start : cur[-1].end + 1], cur[0].line, cur, 0, None))
             cur = []
         else:
             cur.append(tok)

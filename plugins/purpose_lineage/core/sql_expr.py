@@ -25,8 +25,17 @@ from purpose_lineage.core.sql_scope import (
 )
 
 ID, TRANSFORM, AGG = Subtype.IDENTITY, Subtype.TRANSFORMATION, Subtype.AGGREGATION
-_LEAVES = (exp.Literal, exp.Star, exp.Null, exp.Boolean, exp.DataType, exp.Var, exp.Placeholder,
-           exp.Parameter, exp.Identifier)
+_LEAVES = (
+    exp.Literal,
+    exp.Star,
+    exp.Null,
+    exp.Boolean,
+    exp.DataType,
+    exp.Var,
+    exp.Placeholder,
+    exp.Parameter,
+    exp.Identifier,
+)
 _PASS = (exp.Alias, exp.Paren, exp.Ordered, exp.Distinct, exp.Tuple, exp.Where, exp.PropertyEQ)
 
 # Window functions that pick a value from another row: a transformation, not an aggregation.
@@ -38,8 +47,9 @@ Binding = tuple  # ("rels", [(Relation, name), ...]) | ("alias", expr, name) | (
 class Context:
     """Per-statement state: catalog, script definitions, unknowns and inputs found."""
 
-    def __init__(self, catalog: Catalog, defined: dict[str, Relation], index: int, line: int = 1,
-                 line_offset: int = 0):
+    def __init__(
+        self, catalog: Catalog, defined: dict[str, Relation], index: int, line: int = 1, line_offset: int = 0
+    ):
         self.catalog = catalog
         self.line = line
         self.defined = defined
@@ -48,8 +58,9 @@ class Context:
         self.unknowns: dict[Unknown, None] = {}
         self.inputs: dict[str, None] = {}
 
-    def unknown(self, reason: str, table: str | None = None, column: str | None = None,
-                node: exp.Expr | None = None) -> None:
+    def unknown(
+        self, reason: str, table: str | None = None, column: str | None = None, node: exp.Expr | None = None
+    ) -> None:
         line = None
         if node is not None:
             ident = node.this if isinstance(node, exp.Column) and isinstance(node.this, exp.Expr) else node
@@ -91,8 +102,12 @@ def _correlated(node: exp.Expr, scope: Scope) -> list[exp.Column]:
         inner = {t.alias_or_name.lower() for t in query.find_all(exp.Table, exp.Subquery)}
         for col in query.find_all(exp.Column):
             table = col.table.lower() if col.table else ""
-            if table and table not in inner and table in scope.sources \
-                    and col.find_ancestor(exp.Select) is query:
+            if (
+                table
+                and table not in inner
+                and table in scope.sources
+                and col.find_ancestor(exp.Select) is query
+            ):
                 out.append(col)
     return out
 
@@ -103,14 +118,23 @@ class ExprWalker:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def query(self, node: exp.Expr, lexical: Scope | None, outer: Scope | None = None,
-              label: str = "query") -> QueryRel:
+    def query(
+        self, node: exp.Expr, lexical: Scope | None, outer: Scope | None = None, label: str = "query"
+    ) -> QueryRel:
         raise NotImplementedError
 
     # -- walking -----------------------------------------------------------------------------
 
-    def walk(self, root: exp.Expr, scope: Scope, sub: Subtype, acc: Contrib, clause: str,
-             idx: int | None = None, masked: bool = False) -> None:
+    def walk(
+        self,
+        root: exp.Expr,
+        scope: Scope,
+        sub: Subtype,
+        acc: Contrib,
+        clause: str,
+        idx: int | None = None,
+        masked: bool = False,
+    ) -> None:
         """Add to ``acc`` every base column ``root`` reads, in role ``sub``."""
         stack: list[tuple] = [(root, sub, masked, frozenset(), frozenset())]
         while stack:
@@ -132,8 +156,11 @@ class ExprWalker:
                 compose_into(acc, rel.dataset, sub, masked)
                 compose_into(acc, rel.semi, Subtype.JOIN, masked)
                 continue
-            if isinstance(node, exp.Binary) and isinstance(node.expression, (exp.Any, exp.All)) \
-                    and isinstance(node.expression.this, (exp.Query, exp.Subquery)):
+            if (
+                isinstance(node, exp.Binary)
+                and isinstance(node.expression, (exp.Any, exp.All))
+                and isinstance(node.expression.this, (exp.Query, exp.Subquery))
+            ):
                 self._semi(node.this, node.expression.this, scope, sub, masked, acc, clause, idx, stack)
                 continue
             item = (sub, masked, expanding, lvars)
@@ -186,8 +213,18 @@ class ExprWalker:
             for child in node.iter_expressions():
                 push((child, child_sub, masked or child is first, expanding, lvars))
 
-    def _semi(self, lhs: exp.Expr, query: exp.Expr, scope: Scope, sub: Subtype, masked: bool,
-              acc: Contrib, clause: str, idx: int | None, stack: list) -> None:
+    def _semi(
+        self,
+        lhs: exp.Expr,
+        query: exp.Expr,
+        scope: Scope,
+        sub: Subtype,
+        masked: bool,
+        acc: Contrib,
+        clause: str,
+        idx: int | None,
+        stack: list,
+    ) -> None:
         """``x IN (SELECT y ...)``: a semi-join. Both keys are JOIN uses besides their own role."""
         rel = self.query(query, scope, scope)
         compose_into(acc, rel.all_contrib(), sub, masked)
@@ -197,9 +234,19 @@ class ExprWalker:
         stack.append((lhs, sub, masked, frozenset(), frozenset()))
         self.walk(lhs, scope, Subtype.JOIN, acc, clause, idx, masked)
 
-    def _use_column(self, node: exp.Column, scope: Scope, sub: Subtype, masked: bool, acc: Contrib,
-                    clause: str, idx: int | None, expanding: frozenset, lvars: frozenset,
-                    stack: list) -> None:
+    def _use_column(
+        self,
+        node: exp.Column,
+        scope: Scope,
+        sub: Subtype,
+        masked: bool,
+        acc: Contrib,
+        clause: str,
+        idx: int | None,
+        expanding: frozenset,
+        lvars: frozenset,
+        stack: list,
+    ) -> None:
         if isinstance(node.this, exp.Star):
             return
         name = node.name.lower()
@@ -222,8 +269,15 @@ class ExprWalker:
 
     # -- resolution --------------------------------------------------------------------------
 
-    def resolve(self, node: exp.Column, scope: Scope, clause: str, idx: int | None,
-                expanding: frozenset = frozenset(), record: bool = True) -> Binding | None:
+    def resolve(
+        self,
+        node: exp.Column,
+        scope: Scope,
+        clause: str,
+        idx: int | None,
+        expanding: frozenset = frozenset(),
+        record: bool = True,
+    ) -> Binding | None:
         name = node.name.lower()
         table = node.table.lower() if node.table else ""
         if table:
@@ -268,12 +322,14 @@ class ExprWalker:
         if record:
             labels = [r.base_table or r.label for r in scope.sources.values()]
             where = f"in {labels[0]}" if len(labels) == 1 else "in any source"
-            self.ctx.unknown(f"column {name} not found {where}", labels[0] if len(labels) == 1 else None,
-                             name, node)
+            self.ctx.unknown(
+                f"column {name} not found {where}", labels[0] if len(labels) == 1 else None, name, node
+            )
         return None
 
-    def _qualified(self, node: exp.Column, name: str, table: str, scope: Scope,
-                   record: bool) -> Binding | None:
+    def _qualified(
+        self, node: exp.Column, name: str, table: str, scope: Scope, record: bool
+    ) -> Binding | None:
         db = node.db.lower() if node.db else ""
         s: Scope | None = scope
         while s is not None:
@@ -281,8 +337,9 @@ class ExprWalker:
             if rel is not None:
                 if rel.has(name) is False:
                     if record:
-                        self.ctx.unknown(f"column {name} not found in {rel.label}", rel.base_table, name,
-                                         node)
+                        self.ctx.unknown(
+                            f"column {name} not found in {rel.label}", rel.base_table, name, node
+                        )
                     return ("rels", [])
                 return ("rels", [(rel, name)])
             if db and db in s.sources:  # tbl.struct_col.field

@@ -75,8 +75,11 @@ def _canonical_aliases(node: exp.Expr) -> None:
     An inner table whose name an outer query already uses gets a suffix (``orders_2``), so
     that a correlated reference to the outer table stays distinguishable.
     """
-    taken = {str(c.meta[BASE_REF]).partition("\x1f")[0].rsplit(".", 1)[-1]
-             for c in node.find_all(exp.Column) if BASE_REF in c.meta}
+    taken = {
+        str(c.meta[BASE_REF]).partition("\x1f")[0].rsplit(".", 1)[-1]
+        for c in node.find_all(exp.Column)
+        if BASE_REF in c.meta
+    }
     counter = 0
     for select in list(node.find_all(exp.Select)):
         renames: dict[str, str] = {}

@@ -26,12 +26,32 @@ from purpose_lineage.core.sql_scope import (
 )
 
 # Table functions that only reshape their arguments (as opposed to reading files or URLs).
-GENERATORS = frozenset({
-    "generate_series", "range", "unnest", "generate_array", "generate_date_array", "sequence",
-    "generate_timestamp_array", "explode", "explode_outer", "posexplode", "inline", "flatten",
-    "json_each", "jsonb_each", "json_tree", "json_array_elements", "jsonb_array_elements",
-    "split_to_table", "string_split", "regexp_split_to_table", "json_table",
-})
+GENERATORS = frozenset(
+    {
+        "generate_series",
+        "range",
+        "unnest",
+        "generate_array",
+        "generate_date_array",
+        "sequence",
+        "generate_timestamp_array",
+        "explode",
+        "explode_outer",
+        "posexplode",
+        "inline",
+        "flatten",
+        "json_each",
+        "jsonb_each",
+        "json_tree",
+        "json_array_elements",
+        "jsonb_array_elements",
+        "split_to_table",
+        "string_split",
+        "regexp_split_to_table",
+        "json_table",
+    }
+)
+
 
 class SourceAnalyzer(ExprWalker):
     """FROM items; the subclass (:class:`~.sql_walk.Analyzer`) analyses queries."""
@@ -57,8 +77,9 @@ class SourceAnalyzer(ExprWalker):
         """Add one FROM/JOIN item to ``scope``; returns its alias."""
         alias_node = node.args.get("alias")
         alias = node.alias.lower() if node.alias else ""
-        columns = [c.name.lower() for c in alias_node.columns] \
-            if isinstance(alias_node, exp.TableAlias) else []
+        columns = (
+            [c.name.lower() for c in alias_node.columns] if isinstance(alias_node, exp.TableAlias) else []
+        )
         rel: Relation
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
             rel = self._table_function(node.this, _func_name(node.this), columns, scope, alias)
@@ -68,8 +89,9 @@ class SourceAnalyzer(ExprWalker):
             rel = cte if cte is not None else self.ctx.table(node)
             alias = alias or parts[-1]
             if node.args.get("pivots"):  # every column may feed every pivoted column: fail closed
-                self.ctx.unknown("PIVOT/UNPIVOT not analysed: columns of its result are unknown",
-                                 rel.base_table)
+                self.ctx.unknown(
+                    "PIVOT/UNPIVOT not analysed: columns of its result are unknown", rel.base_table
+                )
                 everything: Contrib = {}
                 for name in rel.names() or ():
                     compose_into(everything, rel.column(name) or {}, TRANSFORM, False)
@@ -103,8 +125,9 @@ class SourceAnalyzer(ExprWalker):
             rel = _renamed(rel, columns)
         return scope.add_source(alias or rel.label, rel)
 
-    def _table_function(self, func: exp.Expr, name: str, columns: list[str], scope: Scope, alias: str,
-                        generator: bool = False) -> FuncRel:
+    def _table_function(
+        self, func: exp.Expr, name: str, columns: list[str], scope: Scope, alias: str, generator: bool = False
+    ) -> FuncRel:
         acc: Contrib = {}
         self.walk(func, scope, TRANSFORM, acc, "select")
         if not generator and name not in GENERATORS:

@@ -30,17 +30,65 @@ from purpose_lineage.core.sql_walk import Analyzer
 RESULT_TABLE = "<result>"  # the target of a bare SELECT's edges (its output is None)
 
 _QUIET = tuple(
-    getattr(exp, name) for name in (
-        "Use", "Set", "Transaction", "Commit", "Rollback", "Describe", "Show", "Pragma", "Grant",
-        "Revoke", "Comment", "TruncateTable", "Analyze", "Cache", "Uncache", "Refresh", "Alter",
-        "Semicolon", "Declare", "Execute", "Summarize",
-    ) if hasattr(exp, name)
+    getattr(exp, name)
+    for name in (
+        "Use",
+        "Set",
+        "Transaction",
+        "Commit",
+        "Rollback",
+        "Describe",
+        "Show",
+        "Pragma",
+        "Grant",
+        "Revoke",
+        "Comment",
+        "TruncateTable",
+        "Analyze",
+        "Cache",
+        "Uncache",
+        "Refresh",
+        "Alter",
+        "Semicolon",
+        "Declare",
+        "Execute",
+        "Summarize",
+    )
+    if hasattr(exp, name)
 )
-_QUIET_COMMANDS = frozenset({
-    "SET", "USE", "BEGIN", "COMMIT", "ROLLBACK", "START", "END", "VACUUM", "ANALYZE", "GRANT",
-    "REVOKE", "COMMENT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "PRAGMA", "CHECKPOINT", "RESET",
-    "DISCARD", "LOCK", "UNLOCK", "REFRESH", "OPTIMIZE", "MSCK", "ALTER", "DECLARE", "INSTALL", "LOAD",
-})
+_QUIET_COMMANDS = frozenset(
+    {
+        "SET",
+        "USE",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "START",
+        "END",
+        "VACUUM",
+        "ANALYZE",
+        "GRANT",
+        "REVOKE",
+        "COMMENT",
+        "SHOW",
+        "DESCRIBE",
+        "DESC",
+        "EXPLAIN",
+        "PRAGMA",
+        "CHECKPOINT",
+        "RESET",
+        "DISCARD",
+        "LOCK",
+        "UNLOCK",
+        "REFRESH",
+        "OPTIMIZE",
+        "MSCK",
+        "ALTER",
+        "DECLARE",
+        "INSTALL",
+        "LOAD",
+    }
+)
 
 
 class Script:
@@ -51,8 +99,9 @@ class Script:
         self.defined: dict[str, Relation] = {}
         self.ctas: set[str] = set()
 
-    def statement(self, node: exp.Expr, index: int, text: str, line: int,
-                  line_offset: int = 0) -> StatementLineage:
+    def statement(
+        self, node: exp.Expr, index: int, text: str, line: int, line_offset: int = 0
+    ) -> StatementLineage:
         ctx = Context(self.catalog, self.defined, index, line, line_offset)
         out = _Out(ctx, index, text, line)
         an = Analyzer(ctx)
@@ -210,8 +259,9 @@ class Script:
             acc = columns.setdefault(eq.this.name.lower(), {})
             an.walk(eq.expression, scope, Subtype.IDENTITY, acc, "select")
         self._wrote(name)
-        conds = conjuncts(where.this if where is not None else None) + [c for on in inner_ons
-                                                                         for c in conjuncts(on)]
+        conds = conjuncts(where.this if where is not None else None) + [
+            c for on in inner_ons for c in conjuncts(on)
+        ]
         out.write(name, columns, dataset, _constraints(an, scope, conds, nullable | {alias}))
 
     def _merge(self, node: exp.Merge, an: Analyzer, out: _Out) -> None:
@@ -244,8 +294,9 @@ class Script:
         self._wrote(name)
         out.write(name, columns, dataset, ())
 
-    def _merge_pairs(self, then: exp.Expr | None, name: str, source: Relation,
-                     an: Analyzer) -> list[tuple[str, exp.Expr | Contrib]] | None:
+    def _merge_pairs(
+        self, then: exp.Expr | None, name: str, source: Relation, an: Analyzer
+    ) -> list[tuple[str, exp.Expr | Contrib]] | None:
         star = [(n, source.column(n) or {}) for n in source.names() or ()]
         if isinstance(then, exp.Update):
             if any(isinstance(e, exp.Star) for e in then.expressions):
@@ -258,8 +309,11 @@ class Script:
                 if source.names() is None:
                     an.ctx.unknown("MERGE INSERT * without a catalog for the source", name, "*")
                 return star  # type: ignore[return-value]
-            cols = [c.name.lower() for c in then.this.expressions] if then.this is not None \
+            cols = (
+                [c.name.lower() for c in then.this.expressions]
+                if then.this is not None
                 else list(self.catalog.columns(name) or ())
+            )
             vals = then.expression.expressions if isinstance(then.expression, exp.Tuple) else []
             if len(cols) != len(vals):
                 an.ctx.unknown(f"MERGE INSERT of {len(vals)} values into {len(cols)} columns", name)
@@ -280,8 +334,9 @@ class Script:
         out.write(name, {}, dataset, ())
 
 
-def _constraints(an: Analyzer, scope: Scope, conds: list[exp.Expr],
-                 skip: set[str]) -> tuple[RowConstraint, ...]:
+def _constraints(
+    an: Analyzer, scope: Scope, conds: list[exp.Expr], skip: set[str]
+) -> tuple[RowConstraint, ...]:
     out: dict[RowConstraint, None] = {}
     for cond in conds:
         if constraint_ok(cond):
@@ -319,8 +374,13 @@ class _Out:
         self.write(target, columns, rel.dataset, sound_constraints(rel.constraints(), rel.reads()))
         self.columns = list(names[: len(rel.outs)])
 
-    def write(self, target: str, columns: dict[str, Contrib], dataset: Contrib,
-              constraints: tuple[RowConstraint, ...]) -> None:
+    def write(
+        self,
+        target: str,
+        columns: dict[str, Contrib],
+        dataset: Contrib,
+        constraints: tuple[RowConstraint, ...],
+    ) -> None:
         self.output = target
         self.columns = list(columns)
         self.constraints = constraints
@@ -340,15 +400,26 @@ class _Out:
             key=_edge_key,
         )
         return StatementLineage(
-            index=self.index, sql=self.text, output=self.output, inputs=tuple(self.ctx.inputs),
-            edges=tuple(edges), unknowns=tuple(self.ctx.unknowns), constraints=self.constraints,
-            line=self.line, columns=tuple(self.columns),
+            index=self.index,
+            sql=self.text,
+            output=self.output,
+            inputs=tuple(self.ctx.inputs),
+            edges=tuple(edges),
+            unknowns=tuple(self.ctx.unknowns),
+            constraints=self.constraints,
+            line=self.line,
+            columns=tuple(self.columns),
         )
 
 
 def _edge_key(edge: Edge) -> tuple:
-    return (edge.target.table, edge.target.column or "", edge.source.table, edge.source.column or "",
-            edge.subtype.value)
+    return (
+        edge.target.table,
+        edge.target.column or "",
+        edge.source.table,
+        edge.source.column or "",
+        edge.subtype.value,
+    )
 
 
 def _open_tables(rel: Relation) -> list[str]:

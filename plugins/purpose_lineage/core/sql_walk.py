@@ -33,8 +33,9 @@ _RECURSION_LIMIT = 6
 class Analyzer(SourceAnalyzer):
     """Analyses queries of one statement; see :func:`purpose_lineage.core.lineage.analyze`."""
 
-    def query(self, node: exp.Expr, lexical: Scope | None, outer: Scope | None = None,
-              label: str = "query") -> QueryRel:
+    def query(
+        self, node: exp.Expr, lexical: Scope | None, outer: Scope | None = None, label: str = "query"
+    ) -> QueryRel:
         while isinstance(node, exp.Subquery) and isinstance(node.this, exp.Expr):
             node = node.this
         if isinstance(node, exp.Select):
@@ -117,8 +118,15 @@ class Analyzer(SourceAnalyzer):
         rel.read_counts = source_reads(scope)
         return rel
 
-    def add_joins(self, joins: list[exp.Join], scope: Scope, order: list[str], nullable: set[str],
-                  inner_ons: list[exp.Expr], dataset: Contrib) -> None:
+    def add_joins(
+        self,
+        joins: list[exp.Join],
+        scope: Scope,
+        order: list[str],
+        nullable: set[str],
+        inner_ons: list[exp.Expr],
+        dataset: Contrib,
+    ) -> None:
         """Add joined items in order, noting which become nullable and which ON clauses hold."""
         for join in joins:
             alias = self.source(join.this, scope)
@@ -161,8 +169,9 @@ class Analyzer(SourceAnalyzer):
         if distinct is not None and distinct.args.get("on") is not None:
             self.walk(distinct.args["on"], scope, Subtype.GROUP_BY, dataset, "order")
 
-    def _join_keys(self, join: exp.Join, alias: str, before: list[str], scope: Scope,
-                   dataset: Contrib) -> None:
+    def _join_keys(
+        self, join: exp.Join, alias: str, before: list[str], scope: Scope, dataset: Contrib
+    ) -> None:
         """USING and NATURAL joins: the shared columns are JOIN keys and merge into one."""
         using = [u.name.lower() for u in join.args.get("using") or ()]
         right = scope.sources[alias]
@@ -184,8 +193,11 @@ class Analyzer(SourceAnalyzer):
             for a in scope.using[name]:
                 contrib = scope.sources[a].column(name)
                 if contrib is None:
-                    self.ctx.unknown(f"column {name} not found in {scope.sources[a].label}",
-                                     scope.sources[a].base_table, name)
+                    self.ctx.unknown(
+                        f"column {name} not found in {scope.sources[a].label}",
+                        scope.sources[a].base_table,
+                        name,
+                    )
                 else:
                     compose_into(dataset, contrib, Subtype.JOIN, False)
 
@@ -259,8 +271,9 @@ class Analyzer(SourceAnalyzer):
                 base = partial(scope.sources[owners[0]].base, name) if len(owners) == 1 else None
                 rel.add(OutCol(renamed.get(name, name), acc, base))
 
-    def _select_constraints(self, sel: exp.Select, scope: Scope, inner_ons: list[exp.Expr],
-                            nullable: set[str]) -> tuple[RowConstraint, ...]:
+    def _select_constraints(
+        self, sel: exp.Select, scope: Scope, inner_ons: list[exp.Expr], nullable: set[str]
+    ) -> tuple[RowConstraint, ...]:
         conds: list[exp.Expr] = []
         for key in ("where", "having", "qualify"):
             if sel.args.get(key) is not None:
@@ -284,8 +297,9 @@ class Analyzer(SourceAnalyzer):
 
     # -- set operations, VALUES --------------------------------------------------------------
 
-    def setop(self, node: exp.SetOperation, lexical: Scope | None, outer: Scope | None,
-              label: str) -> QueryRel:
+    def setop(
+        self, node: exp.SetOperation, lexical: Scope | None, outer: Scope | None, label: str
+    ) -> QueryRel:
         scope = Scope(outer, lexical)
         self.ctes(node, scope)
         left = self.query(node.this, scope, outer, label)
@@ -316,8 +330,9 @@ class Analyzer(SourceAnalyzer):
                     rel.add(OutCol(col.name, dict(col.contrib), None))
         else:
             if len(left.outs) != len(right.outs):
-                self.ctx.unknown(f"{node.key.upper()} branches have {len(left.outs)} and "
-                                 f"{len(right.outs)} columns")
+                self.ctx.unknown(
+                    f"{node.key.upper()} branches have {len(left.outs)} and {len(right.outs)} columns"
+                )
             for i, col in enumerate(left.outs):
                 acc = dict(col.contrib)
                 if i < len(right.outs):
@@ -354,8 +369,9 @@ def _reads(node: exp.Expr, name: str) -> bool:
 
 
 def _same(a: QueryRel, b: QueryRel) -> bool:
-    return [(c.name, c.contrib) for c in a.outs] == [(c.name, c.contrib) for c in b.outs] \
-        and a.dataset == b.dataset
+    return [(c.name, c.contrib) for c in a.outs] == [
+        (c.name, c.contrib) for c in b.outs
+    ] and a.dataset == b.dataset
 
 
 def _setop_constraints(node: exp.SetOperation, left: QueryRel, right: QueryRel) -> tuple[RowConstraint, ...]:

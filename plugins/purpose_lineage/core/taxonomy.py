@@ -57,9 +57,7 @@ class Taxonomy:
         if not self.has(kind, key):
             hint = self.nearest(kind, key)
             label = kind.replace("_", " ")
-            raise TaxonomyError(
-                f"unknown {label} {key!r}" + (f"; did you mean {hint!r}?" if hint else "")
-            )
+            raise TaxonomyError(f"unknown {label} {key!r}" + (f"; did you mean {hint!r}?" if hint else ""))
         return key
 
     def extended(self, kind: Kind, additions: dict[str, str]) -> Taxonomy:

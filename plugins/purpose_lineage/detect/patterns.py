@@ -85,8 +85,7 @@ def postgres_flags(expr: str) -> tuple[str, str, str]:
         f"THEN {expr} ~ {_sql_str(_anchored(PHONE))} ELSE false END",
         f"CASE WHEN length({expr}) <= {EMAIL_MAX_LEN} AND strpos({expr}, '@') > 0 "
         f"THEN {expr} ~ {_sql_str(_anchored(EMAIL))} ELSE false END",
-        f"CASE WHEN length({expr}) IN {HEX_LENGTHS} "
-        f"THEN {expr} ~ {_sql_str(_anchored(HEX))} ELSE false END",
+        f"CASE WHEN length({expr}) IN {HEX_LENGTHS} THEN {expr} ~ {_sql_str(_anchored(HEX))} ELSE false END",
     )
 
 

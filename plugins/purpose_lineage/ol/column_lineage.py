@@ -54,8 +54,9 @@ def _input_fields(edges: Iterable[Edge], namespace: str) -> list[cl.InputField]:
             name=table,
             field=column,
             transformations=[
-                cl.Transformation(type=e.kind.value, subtype=e.subtype.value, masking=e.masking,
-                                  description=e.description)
+                cl.Transformation(
+                    type=e.kind.value, subtype=e.subtype.value, masking=e.masking, description=e.description
+                )
                 for e in sorted(grouped[(table, column)], key=lambda e: (e.kind.value, e.subtype.value))
             ],
         )

@@ -43,16 +43,32 @@ def test_formatted_national_phones_with_a_neutral_name():
 
 
 def test_e164_phones_of_many_countries():
-    values = ["+14155552671", "+447911123456", "+33612345678", "+4915123456789", "+819012345678",
-              "+5511912345678", "+919876543210", "+8613812345678", "+61412345678", "+27821234567"] * 4
+    values = [
+        "+14155552671",
+        "+447911123456",
+        "+33612345678",
+        "+4915123456789",
+        "+819012345678",
+        "+5511912345678",
+        "+919876543210",
+        "+8613812345678",
+        "+61412345678",
+        "+27821234567",
+    ] * 4
     f = classify_column(sample("x", values))
     assert f.detected is DetectedClass.PHONE
     assert f.valid == f.validated == 32  # clear after 32 values: validation stops early
 
 
 def test_extensions_vanity_and_toll_free():
-    values = ["1-800-FLOWERS", "+1 800 356 9377", "(415) 555-2671 ext. 12", "415.555.2671 x7",
-              "0800 123 4567", "+44 800 123 4567"] * 6
+    values = [
+        "1-800-FLOWERS",
+        "+1 800 356 9377",
+        "(415) 555-2671 ext. 12",
+        "415.555.2671 x7",
+        "0800 123 4567",
+        "+44 800 123 4567",
+    ] * 6
     assert classify("support_line", values) is DetectedClass.PHONE
 
 

@@ -55,10 +55,10 @@ def test_whole_database_scan(small_db):
     assert verdicts[("crm.users", "contact")] is DetectedClass.PHONE
     assert verdicts[("crm.users", "login")] is DetectedClass.EMAIL
     assert verdicts[("crm.users", "id")] is DetectedClass.NONE
-    assert verdicts[("main.Odd \"Name\"", 'we"ird col')] is DetectedClass.EMAIL
+    assert verdicts[('main.Odd "Name"', 'we"ird col')] is DetectedClass.EMAIL
     assert ("crm.users", "signup") not in verdicts  # DATE columns are never scanned
     assert ("main.orders", "amount") not in verdicts  # neither are decimals with a scale
-    assert report.tables == ['crm.users', 'main.Odd "Name"', "main.orders"]
+    assert report.tables == ["crm.users", 'main.Odd "Name"', "main.orders"]
     assert report.values == 3000 * 4 + 2 + 500
 
 
