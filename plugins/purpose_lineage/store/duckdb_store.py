@@ -146,7 +146,11 @@ class DuckDBStore(SqlStore):
         while True:
             try:
                 cursor.execute(f'ATTACH {literal} AS "{alias}"')
-                cursor.execute(f'USE "{alias}"')
+                try:
+                    cursor.execute(f'USE "{alias}"')
+                except duckdb.Error:
+                    _detach(host, alias)  # attached but unusable: leave the file free for our own open
+                    raise
                 return cursor, alias
             except duckdb.IOException as exc:  # locked by a program outside this store
                 if time.monotonic() >= deadline:
