@@ -17,9 +17,10 @@ CORE_EXCEPTIONS = {"core/fingerprint.py": {"phonenumbers"}, "core/policy_yaml.py
 ADAPTER_FORBIDDEN = {"airflow"}
 LOWER = {
     "errors": set(),
+    "durable": set(),
     "core": {"errors", "core"},
-    "store": {"errors", "core", "store"},
-    "ol": {"errors", "core", "ol"},
+    "store": {"errors", "core", "store", "durable"},
+    "ol": {"errors", "core", "ol", "durable"},
     "gx": {"errors", "core", "gx"},
     "detect": {"errors", "core", "detect", "ol"},
     "api": {"errors", "core", "store", "ol", "api"},

@@ -48,6 +48,8 @@ import attr
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
+from purpose_lineage.durable import fsync_dir, write_durably
+
 if TYPE_CHECKING:
     from openlineage.client.client import Event
 
@@ -103,12 +105,8 @@ class EventSpool:
         if (self.sent_dir / key).exists():
             return None
         tmp = self.tmp_dir / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(event, sort_keys=True))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.pending_dir / f"{key}.json")  # same key again: same event, one file
-        _fsync_dir(self.pending_dir)
+        # same key again: same event, one file
+        write_durably(tmp, self.pending_dir / f"{key}.json", json.dumps(event, sort_keys=True).encode())
         return key
 
     def pending(self) -> list[str]:
@@ -143,7 +141,7 @@ class EventSpool:
         """The backend took it: mark the key sent, then drop the file."""
         key = claimed.name.split(".")[0]
         (self.sent_dir / key).touch()
-        _fsync_dir(self.sent_dir)
+        fsync_dir(self.sent_dir)
         claimed.unlink(missing_ok=True)
 
     def recover(self) -> int:
@@ -270,12 +268,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from purpose_lineage.durable import write_durably
+
 log = logging.getLogger(__name__)
 
 
@@ -40,14 +42,8 @@ class Spool:
     def put(self, data: bytes) -> Path:
         """Store one batch durably; returns its pending path."""
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
-        tmp = self.tmp_dir / name
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         final = self.pending_dir / name
-        os.replace(tmp, final)
-        _fsync_dir(self.pending_dir)
+        write_durably(self.tmp_dir / name, final, data)
         return final
 
     def files(self) -> list[Path]:
@@ -99,12 +95,3 @@ def file_lock(path: Path, timeout: float) -> Iterator[bool]:
         if acquired:
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
