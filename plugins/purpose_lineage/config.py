@@ -76,8 +76,10 @@ def duckdb_memory_limit() -> str:
     """Memory cap of the guard's DuckDB data-check connections; empty: DuckDB's default."""
     from airflow.configuration import conf
 
+    from purpose_lineage.gx.run import DEFAULT_DUCKDB_MEMORY_LIMIT
+
     # not _get: an explicit empty value means "DuckDB's default", not "the fallback"
-    return conf.get(CONFIG_SECTION, "duckdb_memory_limit", fallback="2GB")
+    return conf.get(CONFIG_SECTION, "duckdb_memory_limit", fallback=DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
 @functools.cache

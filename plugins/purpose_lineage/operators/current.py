@@ -79,10 +79,6 @@ class CurrentLineage:
     unwritten: tuple[str, ...]  # tables no recorded run wrote: sources, or lineage never seen
 
 
-def latest_writer(store: LineageStore, table: str) -> str | None:
-    return store.latest_writers([table])[table]
-
-
 def current_lineage(store: LineageStore, tables: Sequence[str], *, depth: int = 20) -> CurrentLineage:
     """Walk upstream from ``tables``, keeping only the latest writing run's edges per table.
 
