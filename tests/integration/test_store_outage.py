@@ -4,8 +4,6 @@ and after recovery every event is there exactly once."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import psycopg2
 import pytest
 from store_support import PG_URL, TcpProxy, count, pg_reachable, reset_postgres
 
+from helpers.duckdb_holder import held_by_another_process
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import open_store
@@ -54,14 +53,6 @@ def assert_everything_once(url: str, store, evs) -> None:
     assert store.spool.failed() == []
 
 
-HOLD = """
-import duckdb, sys
-con = duckdb.connect(sys.argv[1])  # a DuckDB shell or notebook holding the file
-print("locked", flush=True)
-sys.stdin.read()
-"""
-
-
 def test_duckdb_file_locked_by_another_process(tmp_path: Path):
     url = f"duckdb:///{tmp_path / 'lineage.duckdb'}"
     store = open_store(url, spool_dir=tmp_path / "spool")
@@ -70,14 +61,7 @@ def test_duckdb_file_locked_by_another_process(tmp_path: Path):
     for run, edges in evs[:3]:
         assert store.record_lineage(run, edges, [PHONE]) is True
 
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(store.path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_by_another_process(store.path):  # a DuckDB shell or notebook holding the file
         for run, edges in evs[3:]:
             assert store.record_lineage(run, edges, [PHONE]) is False  # spooled, no exception
         assert store.record_lineage(*evs[1], [PHONE]) is False  # a task retry while the store is away
@@ -86,9 +70,6 @@ def test_duckdb_file_locked_by_another_process(tmp_path: Path):
             store.edges()  # the guard fails closed on this
         with pytest.raises(StoreError):
             store.paths_into("stage.t6")
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
 
     # another process of the same deployment (same spool) reads: the spool is replayed first
     other = open_store(url, spool_dir=tmp_path / "spool")

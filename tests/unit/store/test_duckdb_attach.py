@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from helpers.duckdb_holder import held_by_another_process
 from purpose_lineage.core.model import ColumnRef, Edge, Subtype, Tag
 from purpose_lineage.errors import StoreError
 from purpose_lineage.store import open_store
@@ -106,33 +107,15 @@ def test_a_file_this_process_holds_falls_back_to_its_own_database(store, warehou
         held.close()
 
 
-HOLD = """
-import duckdb, sys
-con = duckdb.connect(sys.argv[1])
-print("locked", flush=True)
-sys.stdin.read()
-"""
-
-
 def test_a_file_locked_by_another_program_spools_writes_and_fails_reads(store, warehouse):
     store.record_lineage(run("r1"), [COPY])
     store.read_wait = 0.3
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(store.path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_by_another_process(store.path):
         with store.attached_to(warehouse):
             assert store.record_lineage(run("r2"), [COPY]) is False  # spooled, kept
             with pytest.raises(StoreError, match="unreachable"):
                 store.edges()
         assert warehouse.execute("SELECT count(*) FROM pl_schema_version").fetchone() == (1,)
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
     assert store.pending() == 1
     with store.attached_to(warehouse):
         assert store.drain() == 1
