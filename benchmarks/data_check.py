@@ -19,8 +19,13 @@ into the next:
 Audience values are one third E.164, one third ``(NXX) NXX-XXXX``, one third sha256
 hex of the E.164 form; about M/8e9 of them are security identities.
 
-Usage: ``.venv/bin/python benchmarks/data_check.py [--quick | --full] [--workdir DIR [--reuse]]``.
-``--quick`` (N=1M, M=100k) finishes in under a minute on an idle 2-core machine.
+Both ``gx`` and ``bare`` compute sink fingerprints with the native extension
+(:mod:`purpose_lineage.native`) when it builds, else with the SQL functions; each row
+says which. ``--compare-sql`` also times the GX check with the SQL functions.
+
+Usage: ``.venv/bin/python benchmarks/data_check.py [--quick | --full] [--workdir DIR [--reuse]]
+[--fingerprints auto|off|required] [--compare-sql]``.
+``--quick`` (N=500k, M=50k) finishes in under a minute on an idle 2-core machine.
 """
 
 from __future__ import annotations
@@ -171,7 +176,7 @@ def measure(args: argparse.Namespace) -> dict:
 
     n, m, db = _fmt(args.n), _fmt(args.m), Path(args.db)
     out: dict = {"method": args.method, "n": args.n, "m": args.m}
-    if args.method == "gx":
+    if args.method in ("gx", "gx_sql"):
         import great_expectations  # noqa: F401  - import cost is not the check's
 
         from purpose_lineage.gx.run import run_suite
@@ -186,17 +191,28 @@ def measure(args: argparse.Namespace) -> dict:
                 secret=SECRET,
                 suites_dir=args.suites,
                 data_docs_dir=args.docs,
+                native_fingerprints="off" if args.method == "gx_sql" else args.fingerprints,
             )
             out["seconds"] = time.perf_counter() - started
         out["affected"] = result.affected_count
+        out["fingerprints"] = result.fingerprints
     elif args.method in ("bare", "floor"):
+        from purpose_lineage import native
         from purpose_lineage.gx.expectations import security_query
-        from purpose_lineage.gx.fingerprints import attach_secret
+        from purpose_lineage.gx.fingerprints import attach_native, attach_secret
 
-        engine = sa.create_engine(f"duckdb:///{db}")
+        # the baseline computes fingerprints the way the GX run does (native or SQL)
+        extension = native.extension_path() if args.fingerprints != "off" else None
+        config = {"config": native.duckdb_config()} if extension else {}
+        engine = sa.create_engine(f"duckdb:///{db}", connect_args=config)
+        if extension:
+            attach_native(engine, extension)
+        out["fingerprints"] = "native" if extension else "sql"
         detach = attach_secret(engine, SECRET)
         if args.method == "bare":
-            query = security_query(["phone"], f"fps_{m}").format(batch=f"audience_{n}")
+            query = security_query(["phone"], f"fps_{m}", native=extension is not None).format(
+                batch=f"audience_{n}"
+            )
             sql = f"SELECT count(*) FROM ({query}) q"
         else:
             sql = (
@@ -272,6 +288,8 @@ def spawn(method: str, n: int, m: int, ns: argparse.Namespace, **extra: object) 
         str(ns.suites),
         "--docs",
         str(ns.docs),
+        "--fingerprints",
+        ns.fingerprints,
     ]
     for key, value in extra.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
@@ -303,6 +321,15 @@ def main() -> int:
     parser.add_argument("--no-floor", action="store_true", help="skip the precomputed-fingerprint reference")
     parser.add_argument(
         "--reuse", action="store_true", help="keep and reuse the data prepared in --workdir by an earlier run"
+    )
+    parser.add_argument(
+        "--fingerprints",
+        choices=("auto", "off", "required"),
+        default="auto",
+        help="native fingerprint extension for gx and bare (default auto; off: SQL functions only)",
+    )
+    parser.add_argument(
+        "--compare-sql", action="store_true", help="also time the GX check with the SQL functions (gx_sql)"
     )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     for name in ("n", "m", "stock-source", "stock-fps"):
@@ -347,6 +374,7 @@ def main() -> int:
         for m in sizes_m:
             best: dict[str, dict] = {}
             methods = ["bare", "gx"] + ([] if args.no_floor else ["floor"])
+            methods += ["gx_sql"] if args.compare_sql else []
             for _ in range(args.repeats):
                 for method in methods:
                     r = spawn(method, n, m, args)
@@ -364,8 +392,12 @@ def main() -> int:
                 f"speed ratio gx/bare {b['seconds'] / g['seconds']:.2f}  affected {g['affected']}  "
                 f"gx peak RSS {g['peak_rss_mb']} MB (goal < 4096)"
             )
+            line += f"  fingerprints {g['fingerprints']}"
             if "floor" in best:
                 line += f"  floor {best['floor']['seconds']:.2f} s"
+            if "gx_sql" in best:
+                sql = best["gx_sql"]["seconds"]
+                line += f"  gx with SQL fingerprints {sql:.2f} s ({sql / g['seconds']:.1f}x slower)"
             print(line, flush=True)
 
     stock = [

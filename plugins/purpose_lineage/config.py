@@ -83,6 +83,12 @@ def duckdb_memory_limit() -> str:
 
 
 @functools.cache
+def native_fingerprints() -> str:
+    """``auto``, ``off`` or ``required``: whether data checks compute fingerprints natively."""
+    return _get("native_fingerprints", "auto").strip().lower()
+
+
+@functools.cache
 def ui_base_url() -> str:
     return _get("ui_base_url", "http://localhost:8080").rstrip("/")
 

@@ -86,6 +86,12 @@ def get_provider_info() -> dict[str, Any]:
                         "to temporary files beyond it). Empty keeps DuckDB's default, 80% of RAM per task.",
                         "2GB",
                     ),
+                    "native_fingerprints": _option(
+                        "How DuckDB data checks compute sink fingerprints: auto (a small native DuckDB "
+                        "extension compiled on first use with the system C compiler, else SQL), off "
+                        "(always SQL), required (fail the check when the extension is unavailable).",
+                        "auto",
+                    ),
                     "ui_base_url": _option(
                         "Public base URL of the Airflow UI, used in alert links.",
                         "http://localhost:8080",

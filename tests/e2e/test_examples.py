@@ -124,3 +124,12 @@ def test_no_raw_identifier_leaves_the_data_plane(examples):
         texts.update(read_tree(logs))
     assert len(texts["openlineage events"]) > 10_000
     assert scan(texts, needles) == []
+
+
+def test_data_checks_compute_fingerprints_natively(examples):
+    """The main job's guards use the native fingerprint extension, built on first use here."""
+    _, _, output = examples
+    suite_runs = [line for line in output.splitlines() if "Suite " in line and " ran on " in line]
+    assert len(suite_runs) >= 6  # both incidents, violating and fixed
+    assert all("with native/" in line for line in suite_runs), suite_runs
+    assert "native fingerprints unavailable" not in output

@@ -21,7 +21,8 @@ LOWER = {
     "core": {"errors", "core"},
     "store": {"errors", "core", "store", "durable"},
     "ol": {"errors", "core", "ol", "durable"},
-    "gx": {"errors", "core", "gx"},
+    "native": {"errors", "native"},
+    "gx": {"errors", "core", "gx", "native"},
     "detect": {"errors", "core", "detect", "ol"},
     "api": {"errors", "core", "store", "ol", "api"},
 }

@@ -28,7 +28,7 @@ from great_expectations.expectations.core.unexpected_rows_expectation import Une
 from purpose_lineage.gx.fingerprints import (
     CONSENT_TABLE,
     DEFAULT_TABLE,
-    function_name,
+    fingerprint_sql,
     quote_ident,
     quote_table,
 )
@@ -40,14 +40,15 @@ def _is_parameter(value: Any) -> bool:
     return isinstance(value, dict) and "$PARAMETER" in value
 
 
-def _sink_fingerprints(columns: list[str], table: str) -> str:
-    fn = function_name(table)
+def _sink_fingerprints(columns: list[str], table: str, native: bool) -> str:
     return " UNION ALL ".join(
-        f"SELECT {fn}(CAST(b.{quote_ident(c)} AS VARCHAR)) AS fp FROM {{batch}} AS b" for c in columns
+        f"SELECT {fingerprint_sql(f'CAST(b.{quote_ident(c)} AS VARCHAR)', table, native)} AS fp "
+        "FROM {batch} AS b"
+        for c in columns
     )
 
 
-def security_query(columns: list[str], fingerprint_table: str = DEFAULT_TABLE) -> str:
+def security_query(columns: list[str], fingerprint_table: str = DEFAULT_TABLE, native: bool = False) -> str:
     """One row per distinct security-only identity found in any of ``columns``.
 
     >>> print(security_query(["phone"], "fps"))  # doctest: +NORMALIZE_WHITESPACE
@@ -55,19 +56,19 @@ def security_query(columns: list[str], fingerprint_table: str = DEFAULT_TABLE) -
     FROM {batch} AS b) AS s JOIN "fps" AS f ON f.fp = s.fp
     """
     return (
-        f"SELECT DISTINCT f.identity FROM ({_sink_fingerprints(columns, fingerprint_table)}) AS s "
+        f"SELECT DISTINCT f.identity FROM ({_sink_fingerprints(columns, fingerprint_table, native)}) AS s "
         f"JOIN {quote_table(fingerprint_table)} AS f ON f.fp = s.fp"
     )
 
 
-def consent_query(columns: list[str], consent_table: str = CONSENT_TABLE) -> str:
+def consent_query(columns: list[str], consent_table: str = CONSENT_TABLE, native: bool = False) -> str:
     """One row per distinct sink identifier (fingerprint) that no opted-in identifier matches.
 
     >>> "LEFT JOIN" in consent_query(["phone"]) and "c.fp IS NULL" in consent_query(["phone"])
     True
     """
     return (
-        f"SELECT DISTINCT s.fp FROM ({_sink_fingerprints(columns, consent_table)}) AS s "
+        f"SELECT DISTINCT s.fp FROM ({_sink_fingerprints(columns, consent_table, native)}) AS s "
         f"LEFT JOIN {quote_table(consent_table)} AS c ON c.fp = s.fp "
         "WHERE s.fp IS NOT NULL AND c.fp IS NULL"
     )
@@ -78,13 +79,15 @@ class _CountOnlyExpectation(UnexpectedRowsExpectation):
 
     columns: list[str] | SuiteParameterDict
     unexpected_rows_query: str | SuiteParameterDict = ""
+    # set by run_suite when the DuckDB session loaded purpose_lineage.native
+    native_fingerprints: bool = False
 
     metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.row_count",)
     _table_field: ClassVar[str] = ""
     _result_label: ClassVar[str] = "affected_identifiers"
 
     @classmethod
-    def _build_query(cls, columns: list[str], table: str) -> str:
+    def _build_query(cls, columns: list[str], table: str, native: bool) -> str:
         raise NotImplementedError
 
     @pydantic.root_validator(pre=True)
@@ -100,7 +103,8 @@ class _CountOnlyExpectation(UnexpectedRowsExpectation):
             raise ValueError("columns must be a non-empty list of column names")
         values["columns"] = list(columns)
         # always derived from the fields: a query stored in a suite file is not trusted
-        values["unexpected_rows_query"] = cls._build_query(list(columns), table)
+        native = bool(values.get("native_fingerprints", False))
+        values["unexpected_rows_query"] = cls._build_query(list(columns), table, native)
         return values
 
     def _validate(
@@ -141,8 +145,8 @@ class ExpectNoSecurityOnlyIdentifiers(_CountOnlyExpectation):
     _result_label: ClassVar[str] = "affected_identifiers"
 
     @classmethod
-    def _build_query(cls, columns: list[str], table: str) -> str:
-        return security_query(columns, table)
+    def _build_query(cls, columns: list[str], table: str, native: bool) -> str:
+        return security_query(columns, table, native)
 
 
 class ExpectConsentedIdentifiersOnly(_CountOnlyExpectation):
@@ -164,8 +168,8 @@ class ExpectConsentedIdentifiersOnly(_CountOnlyExpectation):
     _result_label: ClassVar[str] = "identifiers_without_consent"
 
     @classmethod
-    def _build_query(cls, columns: list[str], table: str) -> str:
-        return consent_query(columns, table)
+    def _build_query(cls, columns: list[str], table: str, native: bool) -> str:
+        return consent_query(columns, table, native)
 
 
 FINDINGS_TABLE = "pl_guard_findings"

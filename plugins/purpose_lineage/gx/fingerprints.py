@@ -60,6 +60,8 @@ from purpose_lineage.core.fingerprint import (
     sink_fingerprint,
 )
 from purpose_lineage.errors import DataCheckError, FingerprintSecretError
+from purpose_lineage.native import FUNCTION as NATIVE_FUNCTION
+from purpose_lineage.native import load as load_native
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,9 @@ _SELF_TEST_VALUES = (
     " Self.Test@Example.INVALID ",
     "0044 20 7946 0000",
     "D41D8CD98F00B204E9800998ECF8427E",
+    # two SHA-256 blocks inside the HMAC, and a non-ASCII email the native function leaves to SQL
+    "\t7E9BD0B28F1E64FF3B2E95A2C4D9AA2B8A4F0E1C1A5D7E0F3B6C9D2E5F8A1B4C ",
+    "\u00dcber.Self.Test@Example.INVALID",
 )
 _HEX_SQL = "'[0-9a-fA-F]{{32}}|[0-9a-fA-F]{{64}}'"
 # digits only, minus a leading "00" international prefix, in one regex pass
@@ -151,6 +156,43 @@ def function_name(table: str, name: str = FP_FUNCTION) -> str:
     '"sec".purpose_lineage_fp'
     """
     return _schema_prefix(table) + name
+
+
+def fingerprint_sql(value: str, table: str, native: bool = False) -> str:
+    """SQL for the fingerprint of the sink value ``value`` (an SQL expression of type text).
+
+    ``native``: a DuckDB session that loaded :mod:`purpose_lineage.native` computes it there,
+    and the SQL function only for the values the native one leaves (NULL: non-ASCII text).
+
+    >>> fingerprint_sql("v", "sec.fps")
+    '"sec".purpose_lineage_fp(v)'
+    >>> fingerprint_sql("v", "fps", native=True)  # doctest: +NORMALIZE_WHITESPACE
+    "coalesce(purpose_lineage_fp_native(v, getvariable('purpose_lineage_fp_ipad'),
+    getvariable('purpose_lineage_fp_opad')), purpose_lineage_fp(v))"
+    """
+    fn = function_name(table)
+    if not native:
+        return f"{fn}({value})"
+    pads = ", ".join(f"getvariable('purpose_lineage_fp_{pad}')" for pad in ("ipad", "opad"))
+    return f"coalesce({NATIVE_FUNCTION}({value}, {pads}), {fn}({value}))"
+
+
+def attach_native(engine: sa.Engine, extension: Any) -> Callable[[], None]:
+    """Load the native extension into every connection ``engine`` checks out; returns a detach function.
+
+    The engine must open DuckDB with :func:`purpose_lineage.native.duckdb_config`.
+    """
+
+    def load(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        load_native(dbapi_connection, extension)
+
+    event.listen(engine, "checkout", load)
+
+    def detach() -> None:
+        if event.contains(engine, "checkout", load):
+            event.remove(engine, "checkout", load)
+
+    return detach
 
 
 def _dialect(bind: sa.Engine | sa.Connection) -> str:
@@ -273,20 +315,27 @@ def attach_secret(engine: sa.Engine, secret: str | bytes | None) -> Callable[[],
     return detach
 
 
-def verify(bind: sa.Engine | sa.Connection, secret: str | bytes | None, table: str = DEFAULT_TABLE) -> int:
+def verify(
+    bind: sa.Engine | sa.Connection,
+    secret: str | bytes | None,
+    table: str = DEFAULT_TABLE,
+    native: bool = False,
+) -> int:
     """Fail closed unless ``table`` exists, was built with ``secret``, and its functions agree with core.
 
     Returns the number of identities in the table. The connection must have the
-    secret attached (:func:`attach_secret`).
+    secret attached (:func:`attach_secret`); with ``native``, the native function is
+    checked too, as the check will call it (:func:`fingerprint_sql`).
     """
     key = require_secret(secret)
     fn = function_name(table)
+    probe = fingerprint_sql(":v", table, native)
     meta = quote_table(table + "_meta")
     try:
         with _connect(bind) as connection:
             row = connection.execute(sa.text(f"SELECT key_check, identities FROM {meta}")).fetchone()
             probes = [
-                connection.execute(sa.text(f"SELECT {fn}(:v)"), {"v": v}).scalar() for v in _SELF_TEST_VALUES
+                connection.execute(sa.text(f"SELECT {probe}"), {"v": v}).scalar() for v in _SELF_TEST_VALUES
             ]
     except sa.exc.SQLAlchemyError as exc:
         raise DataCheckError(

@@ -21,6 +21,7 @@ written to disk.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -82,6 +83,8 @@ class SuiteResult:
     affected_count: int
     details: tuple[ExpectationOutcome, ...]
     data_docs_path: str | None
+    # how sink fingerprints were computed: "sql", "native/sha-ni" or "native/portable"
+    fingerprints: str = "sql"
 
 
 def default_suites_dir() -> Path:
@@ -169,13 +172,48 @@ def limit_duckdb_memory(engine: sa.Engine, memory_limit: str | None) -> None:
     sa.event.listen(engine, "checkout", set_limit)
 
 
-def _add_datasource(context: Any, url: str) -> Any:
+def _native_extension(mode: str, url: str) -> tuple[Path | None, str]:
+    """The native fingerprint extension and its SHA-256 (``sha-ni``...), or ``(None, "sql")``.
+
+    ``auto`` falls back to the SQL functions with a warning; ``required`` fails closed.
+    """
+    from purpose_lineage import native
+
+    if mode == "off" or sa.make_url(url).get_backend_name() != "duckdb":
+        return None, "sql"
+    try:
+        extension = native.extension_path()
+        engine = sa.create_engine(
+            url, poolclass=sa.pool.NullPool, connect_args={"config": native.duckdb_config()}
+        )
+        try:
+            with engine.connect() as connection:
+                implementation = native.load(connection.connection.dbapi_connection, extension)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # no compiler, a failed build or load, the file open with other settings
+        reason = redact_identifiers(str(exc))[:500]
+        if mode == "required":
+            raise DataCheckError(
+                f"native fingerprints are required but unavailable: {reason} "
+                "(set [purpose_lineage] native_fingerprints = auto to fall back to SQL)"
+            ) from None
+        log.warning("native fingerprints unavailable, using the SQL functions (slower): %s", reason)
+        return None, "sql"
+    return extension, f"native/{implementation}"
+
+
+def _add_datasource(context: Any, url: str, native: bool = False) -> Any:
+    from purpose_lineage.native import duckdb_config
+
     scheme = sa.make_url(url).get_backend_name()
     name = f"warehouse_{uuid.uuid4().hex[:8]}"
     if scheme == "duckdb":
         # NullPool: no connection outlives a query, so the file is free for the next task
-        no_pool = {"poolclass": sa.pool.NullPool}
-        return context.data_sources.add_duckdb(name, connection_string=url, kwargs=no_pool)
+        kwargs: dict[str, Any] = {"poolclass": sa.pool.NullPool}
+        if native:
+            kwargs["connect_args"] = {"config": duckdb_config()}
+        return context.data_sources.add_duckdb(name, connection_string=url, kwargs=kwargs)
     if scheme == "postgresql":
         if sa.make_url(url).drivername == "postgresql":
             url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
@@ -227,6 +265,7 @@ def run_suite(
     suites_dir: str | Path | None = None,
     data_docs_dir: str | Path | None = None,
     memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT,
+    native_fingerprints: str = "auto",
 ) -> SuiteResult:
     """Validate ``table`` against the suite ``suite_name``; see the module docstring.
 
@@ -241,13 +280,18 @@ def run_suite(
         data_docs_dir: where Data Docs are built (default: a new temporary directory).
         memory_limit: DuckDB warehouses only: memory cap of the check's connections (DuckDB
             spills to disk beyond it); ``None`` keeps DuckDB's default of 80% of RAM.
+        native_fingerprints: DuckDB warehouses only: ``auto`` computes sink fingerprints with
+            :mod:`purpose_lineage.native` when it builds and loads, else in SQL; ``off``: always
+            SQL; ``required``: fail when it is unavailable. Verdicts are the same either way.
 
     Raises:
         SuiteNotFoundError, FingerprintSecretError, DataCheckError: the check could not run.
     """
     from purpose_lineage.gx import register
-    from purpose_lineage.gx.fingerprints import attach_secret, quote_table, verify
+    from purpose_lineage.gx.fingerprints import attach_native, attach_secret, quote_table, verify
+    from purpose_lineage.native import check_mode
 
+    mode = check_mode(native_fingerprints)
     params = dict(params or {})
     config = load_suite_config(suite_name, suites_dir)
     raw = config["expectations"]
@@ -261,16 +305,21 @@ def run_suite(
     detach = None
     engine = None
     try:
+        tables = _fingerprint_tables(expectations)
+        extension, fingerprints = _native_extension(mode, url) if tables else (None, "sql")
         context = _context(docs_dir)
-        datasource = _add_datasource(context, url)
+        datasource = _add_datasource(context, url, native=extension is not None)
         engine = datasource.get_execution_engine().engine
         limit_duckdb_memory(engine, memory_limit)
-        tables = _fingerprint_tables(expectations)
+        if extension is not None:
+            attach_native(engine, extension)
+            expectations = [_with_native(e) for e in expectations]
         if tables:
             detach = attach_secret(engine, secret)
             for fingerprint_table in sorted(tables):
-                verify(engine, secret, fingerprint_table)
-        return _validate(context, datasource, suite_name, config, expectations, table)
+                verify(engine, secret, fingerprint_table, native=extension is not None)
+        result = _validate(context, datasource, suite_name, config, expectations, table)
+        return dataclasses.replace(result, fingerprints=fingerprints)
     except PurposeLineageError:
         raise
     except Exception as exc:  # GX, SQLAlchemy, driver: fail closed, never echo data
@@ -286,6 +335,13 @@ def run_suite(
             # DuckDB allows one configuration per file and process: free the file for the next
             # task (dag.test() runs every task in one process)
             engine.dispose()
+
+
+def _with_native(expectation: dict[str, Any]) -> dict[str, Any]:
+    """A data-level expectation that calls the native fingerprint function; others unchanged."""
+    if expectation.get("type") not in _TABLE_FIELDS:
+        return expectation
+    return {**expectation, "kwargs": {**expectation.get("kwargs", {}), "native_fingerprints": True}}
 
 
 def _raised(info: Any) -> str | None:

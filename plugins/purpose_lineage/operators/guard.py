@@ -235,7 +235,7 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             "fingerprint_table": self.fingerprint_table,
             "consent_table": self.consent_table,
         }
-        return run_suite(
+        result = run_suite(
             suite,
             table=staging,
             connection=hook,
@@ -244,7 +244,10 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             suites_dir=self.suites_dir or _default_suites_dir(),
             data_docs_dir=self.data_docs_dir or _default_data_docs_dir(),
             memory_limit=config.duckdb_memory_limit(),
+            native_fingerprints=config.native_fingerprints(),
         )
+        self.log.info("Suite %s ran on %s with %s fingerprints", suite, staging, result.fingerprints)
+        return result
 
     def count_reached(self, staging: str) -> int:
         """Rows of the staging table, when no data-level check counted identifiers.

@@ -39,6 +39,9 @@ def audience(wh, rows, name="audience_staging"):
 def run(wh, table, tmp_path, suite="ad_audience", **kw):
     kw.setdefault("params", PARAMS)
     kw.setdefault("secret", SECRET)
+    # the fixture's pooled DuckDB connections would keep the file open with other settings, and
+    # the check would fall back from native to SQL fingerprints (tested in test_native_fingerprints)
+    wh.engine.dispose()
     return run_suite(suite, table=table, warehouse_url=wh.url, data_docs_dir=tmp_path / "docs", **kw)
 
 
