@@ -209,8 +209,10 @@ def _add_datasource(context: Any, url: str, native: bool = False) -> Any:
     scheme = sa.make_url(url).get_backend_name()
     name = f"warehouse_{uuid.uuid4().hex[:8]}"
     if scheme == "duckdb":
-        # NullPool: no connection outlives a query, so the file is free for the next task
-        kwargs: dict[str, Any] = {"poolclass": sa.pool.NullPool}
+        # one pooled connection for the whole run (a DuckDB open, the extension load and the
+        # session settings cost ~10 ms each time); run_suite disposes the engine at the end, so
+        # the file is free for the next task
+        kwargs: dict[str, Any] = {"poolclass": sa.pool.QueuePool, "pool_size": 1}
         if native:
             kwargs["connect_args"] = {"config": duckdb_config()}
         return context.data_sources.add_duckdb(name, connection_string=url, kwargs=kwargs)
@@ -304,6 +306,7 @@ def run_suite(
     register()
     detach = None
     engine = None
+    datasource = None
     try:
         tables = _fingerprint_tables(expectations)
         extension, fingerprints = _native_extension(mode, url) if tables else (None, "sql")
@@ -331,10 +334,13 @@ def run_suite(
     finally:
         if detach is not None:
             detach()
+        # DuckDB allows one configuration per file and process: free the file for the next task
+        # (dag.test() runs every task in one process). GX tests connections with an engine of
+        # its own (get_engine), beside the execution engine's.
         if engine is not None:
-            # DuckDB allows one configuration per file and process: free the file for the next
-            # task (dag.test() runs every task in one process)
             engine.dispose()
+        if datasource is not None:
+            datasource.get_engine().dispose()
 
 
 def _with_native(expectation: dict[str, Any]) -> dict[str, Any]:

@@ -241,6 +241,16 @@ class TestRunSuite:
         assert result.fingerprints == "sql" and result.affected_count > 0
         assert "native fingerprints unavailable" in caplog.text
 
+    @pytest.mark.parametrize("mode", ["required", "off"])
+    def test_the_file_is_free_for_other_settings_after_the_run(self, duck, tmp_path, mode):
+        """dag.test() runs every task in one process: no connection of the check may outlive it."""
+        table = audience(duck, self.ROWS)
+        run(duck, table, tmp_path, native_fingerprints=mode)
+        path = duck.url.removeprefix("duckdb:///")
+        for config in ({}, native.duckdb_config()):  # DuckDB refuses a second configuration
+            with duckdb.connect(path, config=config) as connection:
+                assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == len(self.ROWS)
+
     def test_no_identifier_in_logs_or_results(self, duck, tmp_path, caplog, capsys):
         caplog.set_level(logging.DEBUG)
         table = audience(duck, self.ROWS)
