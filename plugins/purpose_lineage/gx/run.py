@@ -172,35 +172,61 @@ def limit_duckdb_memory(engine: sa.Engine, memory_limit: str | None) -> None:
     sa.event.listen(engine, "checkout", set_limit)
 
 
-def _native_extension(mode: str, url: str) -> tuple[Path | None, str]:
-    """The native fingerprint extension and its SHA-256 (``sha-ni``...), or ``(None, "sql")``.
+def _unavailable(mode: str, exc: BaseException) -> None:
+    """``required``: fail closed; ``auto``: warn that the SQL functions will run."""
+    reason = redact_identifiers(str(exc))[:500]
+    if mode == "required":
+        raise DataCheckError(
+            f"native fingerprints are required but unavailable: {reason} "
+            "(set [purpose_lineage] native_fingerprints = auto to fall back to SQL)"
+        ) from None
+    log.warning("native fingerprints unavailable, using the SQL functions (slower): %s", reason)
 
-    ``auto`` falls back to the SQL functions with a warning; ``required`` fails closed.
-    """
+
+def _native_extension(mode: str, url: str) -> Path | None:
+    """The built native fingerprint extension, or ``None`` (off, not DuckDB, or unavailable)."""
     from purpose_lineage import native
 
     if mode == "off" or sa.make_url(url).get_backend_name() != "duckdb":
-        return None, "sql"
+        return None
     try:
-        extension = native.extension_path()
-        engine = sa.create_engine(
-            url, poolclass=sa.pool.NullPool, connect_args={"config": native.duckdb_config()}
-        )
-        try:
-            with engine.connect() as connection:
-                implementation = native.load(connection.connection.dbapi_connection, extension)
-        finally:
-            engine.dispose()
-    except Exception as exc:  # no compiler, a failed build or load, the file open with other settings
-        reason = redact_identifiers(str(exc))[:500]
-        if mode == "required":
-            raise DataCheckError(
-                f"native fingerprints are required but unavailable: {reason} "
-                "(set [purpose_lineage] native_fingerprints = auto to fall back to SQL)"
-            ) from None
-        log.warning("native fingerprints unavailable, using the SQL functions (slower): %s", reason)
-        return None, "sql"
-    return extension, f"native/{implementation}"
+        return native.extension_path()
+    except native.NativeUnavailable as exc:  # no compiler, a failed build, an unsafe cache folder
+        _unavailable(mode, exc)
+        return None
+
+
+def _dispose(datasource: Any) -> None:
+    """Close every connection of a GX SQL datasource: its execution engine's and its own."""
+    datasource.get_execution_engine().engine.dispose()
+    datasource.get_engine().dispose()  # GX tests connections with an engine of its own
+
+
+def _open_warehouse(context: Any, url: str, extension: Path | None, mode: str) -> tuple[Any, str]:
+    """The GX datasource of the warehouse, and how it computes fingerprints (``native/...``, ``sql``).
+
+    With ``extension``, the datasource's DuckDB connections may load it and do; if the file is
+    already open in this process with other settings, or the load fails, ``auto`` falls back to
+    a plain datasource.
+    """
+    from purpose_lineage.gx.fingerprints import attach_native
+
+    if extension is None:
+        return _add_datasource(context, url), "sql"
+    datasource = None
+    try:
+        datasource = _add_datasource(context, url, native=True)
+        engine = datasource.get_execution_engine().engine
+        attach_native(engine, extension)
+        with engine.connect() as connection:  # loads it: the probe
+            implementation = connection.exec_driver_sql("SELECT purpose_lineage_fp_native_impl()").scalar()
+        return datasource, f"native/{implementation}"
+    except Exception as exc:  # GX wraps the driver's errors in its own
+        if datasource is not None:
+            _dispose(datasource)
+            context.data_sources.delete(datasource.name)
+        _unavailable(mode, exc)
+    return _add_datasource(context, url), "sql"
 
 
 def _add_datasource(context: Any, url: str, native: bool = False) -> Any:
@@ -234,6 +260,9 @@ def _context(docs_dir: Path) -> Any:
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        # a page per validation and the index; no suite pages: suites are the JSON files in
+        # expectations/, and the validation page shows every expectation with its result
+        "site_section_builders": {"expectations": "0", "profiling": "0"},
     }
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
@@ -290,7 +319,7 @@ def run_suite(
         SuiteNotFoundError, FingerprintSecretError, DataCheckError: the check could not run.
     """
     from purpose_lineage.gx import register
-    from purpose_lineage.gx.fingerprints import attach_native, attach_secret, quote_table, verify
+    from purpose_lineage.gx.fingerprints import attach_secret, quote_table, verify
     from purpose_lineage.native import check_mode
 
     mode = check_mode(native_fingerprints)
@@ -305,22 +334,21 @@ def run_suite(
     docs_dir = Path(data_docs_dir) if data_docs_dir is not None else Path(tempfile.mkdtemp(prefix="pl-docs-"))
     register()
     detach = None
-    engine = None
     datasource = None
     try:
         tables = _fingerprint_tables(expectations)
-        extension, fingerprints = _native_extension(mode, url) if tables else (None, "sql")
         context = _context(docs_dir)
-        datasource = _add_datasource(context, url, native=extension is not None)
+        extension = _native_extension(mode, url) if tables else None
+        datasource, fingerprints = _open_warehouse(context, url, extension, mode)
         engine = datasource.get_execution_engine().engine
         limit_duckdb_memory(engine, memory_limit)
-        if extension is not None:
-            attach_native(engine, extension)
+        native = fingerprints != "sql"
+        if native:
             expectations = [_with_native(e) for e in expectations]
         if tables:
             detach = attach_secret(engine, secret)
             for fingerprint_table in sorted(tables):
-                verify(engine, secret, fingerprint_table, native=extension is not None)
+                verify(engine, secret, fingerprint_table, native=native)
         result = _validate(context, datasource, suite_name, config, expectations, table)
         return dataclasses.replace(result, fingerprints=fingerprints)
     except PurposeLineageError:
@@ -335,12 +363,9 @@ def run_suite(
         if detach is not None:
             detach()
         # DuckDB allows one configuration per file and process: free the file for the next task
-        # (dag.test() runs every task in one process). GX tests connections with an engine of
-        # its own (get_engine), beside the execution engine's.
-        if engine is not None:
-            engine.dispose()
+        # (dag.test() runs every task in one process)
         if datasource is not None:
-            datasource.get_engine().dispose()
+            _dispose(datasource)
 
 
 def _with_native(expectation: dict[str, Any]) -> dict[str, Any]:

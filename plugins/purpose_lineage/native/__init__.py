@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import platform
 import shlex
 import shutil
 import stat
@@ -93,7 +94,7 @@ def _compiler() -> list[str]:
     return parts
 
 
-def _platform() -> str:
+def _duckdb_platform() -> str:
     import duckdb
 
     with duckdb.connect() as connection:
@@ -101,15 +102,19 @@ def _platform() -> str:
     return str(row[0]) if row else "unknown"
 
 
-def _build_key(compiler: list[str], platform: str) -> str:
+def _build_key(compiler: list[str]) -> str:
+    """Hash of what the built file depends on; the DuckDB platform is read only to build."""
+    import duckdb
+
     digest = hashlib.sha256()
     for part in (SOURCE.read_bytes(), *(h.read_bytes() for h in sorted(HEADERS.glob("*.h")))):
         digest.update(hashlib.sha256(part).digest())
-    digest.update(repr((compiler, CFLAGS, platform, C_API_VERSION, EXTENSION_VERSION)).encode())
+    machine = (sysconfig.get_platform(), platform.libc_ver(), duckdb.__version__)
+    digest.update(repr((compiler, CFLAGS, machine, C_API_VERSION, EXTENSION_VERSION)).encode())
     return digest.hexdigest()[:24]
 
 
-def metadata_footer(platform: str) -> bytes:
+def metadata_footer(duckdb_platform: str) -> bytes:
     """The 534-byte trailer DuckDB reads to accept an extension (``scripts/append_metadata.cmake``).
 
     >>> footer = metadata_footer("linux_amd64")
@@ -123,7 +128,7 @@ def metadata_footer(platform: str) -> bytes:
             raise NativeUnavailable(f"extension metadata field too long: {text!r}")
         return raw + b"\0" * (32 - len(raw))
 
-    fields = ["4", platform, C_API_VERSION, EXTENSION_VERSION, "C_STRUCT", "", "", ""]
+    fields = ["4", duckdb_platform, C_API_VERSION, EXTENSION_VERSION, "C_STRUCT", "", "", ""]
     return (
         b"\0"  # a WebAssembly custom section ...
         + bytes([147, 4, 16])  # ... of 531 bytes, with a 16-byte name
@@ -140,7 +145,7 @@ def _private(path: Path) -> bool:
     return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _compile(compiler: list[str], target: Path, platform: str) -> None:
+def _compile(compiler: list[str], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not _private(target.parent):
         raise NativeUnavailable(
@@ -157,7 +162,7 @@ def _compile(compiler: list[str], target: Path, platform: str) -> None:
                 f"exit {done.returncode}): {done.stderr.strip()[-800:]}"
             )
         with built.open("ab") as out:
-            out.write(metadata_footer(platform))
+            out.write(metadata_footer(_duckdb_platform()))
         built.chmod(0o600)
         os.replace(built, target)  # atomic: a concurrent worker sees the old file or this one
 
@@ -168,14 +173,13 @@ def extension_path() -> Path:
     Raises :class:`NativeUnavailable` (no compiler, a failed build, an unsafe cache folder).
     """
     compiler = _compiler()
-    platform = _platform()
-    target = cache_dir() / _build_key(compiler, platform) / f"{EXTENSION_NAME}.duckdb_extension"
+    target = cache_dir() / _build_key(compiler) / f"{EXTENSION_NAME}.duckdb_extension"
     with _lock:
         if str(target) in _checked and target.exists():
             return target
         if not target.exists():
             log.info("compiling the native fingerprint extension into %s", target.parent)
-            _compile(compiler, target, platform)
+            _compile(compiler, target)
         if not (_private(target) and _private(target.parent)):
             raise NativeUnavailable(
                 f"{target} is writable by other users; refusing to load it (delete it to rebuild)"

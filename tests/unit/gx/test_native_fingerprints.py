@@ -165,13 +165,13 @@ class TestBuild:
         assert native.extension_path() == first and first.stat().st_mtime_ns == built_at
         assert stat.S_IMODE(first.stat().st_mode) == 0o600
         assert not first.parent.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        assert first.read_bytes().endswith(native.metadata_footer(native._platform()))
+        assert first.read_bytes().endswith(native.metadata_footer(native._duckdb_platform()))
 
     def test_a_folder_others_can_write_is_refused(self, tmp_path, monkeypatch):
         shared = tmp_path / "shared"
         shared.mkdir()
         monkeypatch.setenv(native.CACHE_ENV, str(shared))
-        key_dir = shared / native._build_key(native._compiler(), native._platform())
+        key_dir = shared / native._build_key(native._compiler())
         key_dir.mkdir()
         key_dir.chmod(0o777)
         with pytest.raises(native.NativeUnavailable, match="writable by other users"):
@@ -227,6 +227,20 @@ class TestRunSuite:
         table = audience(duck, self.ROWS)
         with pytest.raises(DataCheckError, match="native fingerprints are required but unavailable"):
             run(duck, table, tmp_path, native_fingerprints="required")
+
+    def test_an_extension_duckdb_cannot_load_falls_back_or_fails_closed(
+        self, duck, tmp_path, monkeypatch, caplog
+    ):
+        monkeypatch.setenv(native.CACHE_ENV, str(tmp_path / "cache"))
+        broken = native.extension_path()
+        broken.write_bytes(b"not a shared library" + native.metadata_footer(native._duckdb_platform()))
+        table = audience(duck, self.ROWS)
+        with caplog.at_level(logging.WARNING, logger="purpose_lineage.gx.run"):
+            result = run(duck, table, tmp_path / "auto", native_fingerprints="auto")
+        assert result.fingerprints == "sql" and result.affected_count > 0
+        assert "native fingerprints unavailable" in caplog.text
+        with pytest.raises(DataCheckError, match="native fingerprints are required but unavailable"):
+            run(duck, table, tmp_path / "required", native_fingerprints="required")
 
     def test_warehouse_already_open_in_this_process_falls_back(self, duck, tmp_path, caplog):
         """DuckDB allows one configuration per file and process: the check must not break on it."""
