@@ -3,7 +3,7 @@
 The data-level check computes a keyed HMAC-SHA256 of every sink value. In SQL that is
 DuckDB's software ``sha256()`` four times per value plus regular expressions for the
 sink key; ``purpose_lineage_fp.c`` does the same in one pass with precomputed HMAC pad
-states and the CPU's SHA instructions (about 9x faster at 50M rows, see
+states and the CPU's SHA instructions (the check about 7x faster at 50M rows, see
 ``benchmarks/data_check.py``). It returns exactly what
 :func:`purpose_lineage.core.fingerprint.sink_fingerprint` returns, or NULL where it
 leaves the value to the SQL function (non-ASCII text), so the answer of a check never
