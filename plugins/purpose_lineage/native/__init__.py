@@ -25,6 +25,7 @@ or loads it; ``required`` fails the check instead of falling back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -102,7 +103,8 @@ def _duckdb_platform() -> str:
     return str(row[0]) if row else "unknown"
 
 
-def _build_key(compiler: list[str]) -> str:
+@functools.cache  # the sources do not change in a process: hash them once, not in every task
+def _build_key(compiler: tuple[str, ...]) -> str:
     """Hash of what the built file depends on; the DuckDB platform is read only to build."""
     import duckdb
 
@@ -110,7 +112,7 @@ def _build_key(compiler: list[str]) -> str:
     for part in (SOURCE.read_bytes(), *(h.read_bytes() for h in sorted(HEADERS.glob("*.h")))):
         digest.update(hashlib.sha256(part).digest())
     machine = (sysconfig.get_platform(), platform.libc_ver(), duckdb.__version__)
-    digest.update(repr((compiler, CFLAGS, machine, C_API_VERSION, EXTENSION_VERSION)).encode())
+    digest.update(repr((list(compiler), CFLAGS, machine, C_API_VERSION, EXTENSION_VERSION)).encode())
     return digest.hexdigest()[:24]
 
 
@@ -173,7 +175,7 @@ def extension_path() -> Path:
     Raises :class:`NativeUnavailable` (no compiler, a failed build, an unsafe cache folder).
     """
     compiler = _compiler()
-    target = cache_dir() / _build_key(compiler) / f"{EXTENSION_NAME}.duckdb_extension"
+    target = cache_dir() / _build_key(tuple(compiler)) / f"{EXTENSION_NAME}.duckdb_extension"
     with _lock:
         if str(target) in _checked and target.exists():
             return target

@@ -171,7 +171,7 @@ class TestBuild:
         shared = tmp_path / "shared"
         shared.mkdir()
         monkeypatch.setenv(native.CACHE_ENV, str(shared))
-        key_dir = shared / native._build_key(native._compiler())
+        key_dir = shared / native._build_key(tuple(native._compiler()))
         key_dir.mkdir()
         key_dir.chmod(0o777)
         with pytest.raises(native.NativeUnavailable, match="writable by other users"):
