@@ -83,7 +83,7 @@ class SuiteResult:
     affected_count: int
     details: tuple[ExpectationOutcome, ...]
     data_docs_path: str | None
-    # how sink fingerprints were computed: "sql", "native/sha-ni" or "native/portable"
+    # how sink fingerprints were computed: "sql" or "native/<impl>" (avx512, sha-ni, portable)
     fingerprints: str = "sql"
 
 

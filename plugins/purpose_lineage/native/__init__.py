@@ -191,7 +191,7 @@ def extension_path() -> Path:
 
 
 def load(dbapi_connection: object, path: Path) -> str:
-    """``LOAD`` the extension into a DuckDB connection; returns the SHA-256 in use (``sha-ni``...).
+    """``LOAD`` the extension into a DuckDB connection; returns the SHA-256 in use (``avx512``...).
 
     The connection's database must have been opened with :func:`duckdb_config`.
     """

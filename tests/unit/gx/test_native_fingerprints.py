@@ -1,6 +1,6 @@
 """The native fingerprint extension computes exactly what core.sink_fingerprint computes.
 
-Real compiler, real DuckDB, both SHA-256 implementations the CPU offers.
+Real compiler, real DuckDB, every SHA-256 implementation the CPU offers.
 """
 
 from __future__ import annotations
@@ -28,15 +28,20 @@ KEY = core.require_secret(SECRET)
 OTHER_KEY = core.require_secret("another-fingerprint-secret-0002")
 
 
-def _cpu_has_sha() -> bool:
+def _cpu_flags() -> set[str]:
     try:
-        return " sha_ni" in Path("/proc/cpuinfo").read_text()
+        return set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return False
+        return set()
 
 
-# every SHA-256 this machine can run: the portable one always, SHA-NI where the CPU has it
-IMPLEMENTATIONS = ["portable"] + (["sha-ni"] if _cpu_has_sha() else [])
+# every SHA-256 this machine can run: the portable one always, SHA-NI and the sixteen-lane
+# AVX-512 one where the CPU has them (the last is the one a check uses)
+IMPLEMENTATIONS = (
+    ["portable"]
+    + (["sha-ni"] if "sha_ni" in _cpu_flags() else [])
+    + (["avx512"] if "avx512f" in _cpu_flags() else [])
+)
 
 
 def _boundary_values() -> list[str]:
@@ -75,7 +80,7 @@ def extension() -> Path:
 
 
 def _connect(extension: Path, implementation: str, monkeypatch) -> duckdb.DuckDBPyConnection:
-    monkeypatch.setenv("PURPOSE_LINEAGE_FP_PORTABLE", "1" if implementation == "portable" else "0")
+    monkeypatch.setenv("PURPOSE_LINEAGE_FP_IMPL", implementation)
     connection = duckdb.connect(config=native.duckdb_config())
     assert native.load(connection, extension) == implementation
     return connection
@@ -102,11 +107,12 @@ def test_native_function_equals_core_or_leaves_the_value_to_sql(extension, imple
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_pads_that_change_between_rows_are_honoured(extension, implementation, monkeypatch):
-    """Two values are hashed at a time: a row must never be finished with the next row's key."""
+@pytest.mark.parametrize("run", [1, 40])  # the key changes every row or two / after full batches
+def test_pads_that_change_between_rows_are_honoured(extension, implementation, run, monkeypatch):
+    """Values wait to be hashed together: a row must never be finished with another row's key."""
     connection = _connect(extension, implementation, monkeypatch)
     pads = [core.hmac_pads(KEY), core.hmac_pads(OTHER_KEY)]
-    rows = [(v, i % 3 == 0) for i, v in enumerate(CASES[:3000])]
+    rows = [(v, (i // run) % 3 == 0) for i, v in enumerate(CASES[:3000])]
     got = connection.execute(
         "SELECT purpose_lineage_fp_native(v, CASE WHEN other THEN $i2 ELSE $i1 END, "
         "CASE WHEN other THEN $o2 ELSE $o1 END) FROM (SELECT ($values::VARCHAR[])[i] AS v, "
