@@ -246,7 +246,14 @@ class PurposeGuardOperator(PolicyAndStore, BaseSQLOperator):
             memory_limit=config.duckdb_memory_limit(),
             native_fingerprints=config.native_fingerprints(),
         )
-        self.log.info("Suite %s ran on %s with %s fingerprints", suite, staging, result.fingerprints)
+        self.log.info(
+            "Suite %s ran on %s with %s fingerprints: verdict in %.2f s, Data Docs in %.2f s",
+            suite,
+            staging,
+            result.fingerprints,
+            result.timings.get("check", 0.0),
+            result.timings.get("data_docs", 0.0),
+        )
         return result
 
     def count_reached(self, staging: str) -> int:

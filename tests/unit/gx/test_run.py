@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import great_expectations as gx
 import pytest
@@ -71,6 +72,9 @@ class TestAdAudience:
         (check,) = [d for d in result.details if d.expectation == "expect_no_security_only_identifiers"]
         assert (check.success, check.observed_value, check.details["affected_identifiers"]) == (False, 3, 3)
         assert result.data_docs_path and result.data_docs_path.endswith(".html")
+        # the validation's own page, built after the verdict and timed apart from it
+        assert Path(result.data_docs_path).is_file() and "validations" in result.data_docs_path
+        assert set(result.timings) == {"check", "data_docs"} and min(result.timings.values()) > 0
         # nothing identifying anywhere: result, Data Docs, logs, stdout/stderr
         out = capsys.readouterr()
         for text, where in [
