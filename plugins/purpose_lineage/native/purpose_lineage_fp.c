@@ -545,6 +545,60 @@ static size_t sink_key(const uint8_t *v, size_t n, uint8_t *out) {
 	return k;
 }
 
+#ifdef HAVE_X86_PATHS
+/* sink_key() for values of up to 64 bytes in one AVX-512 register: the byte classes are masks,
+ * and VBMI2's compress packs the kept bytes. The same decisions in the same order as sink_key();
+ * the tests run both against core. */
+#define TARGET_KEY __attribute__((target("avx512f,avx512bw,avx512vbmi2")))
+
+TARGET_KEY static __mmask64 bytes_in(__mmask64 where, __m512i x, char lo, char hi) {
+	return _mm512_mask_cmple_epu8_mask(where, _mm512_sub_epi8(x, _mm512_set1_epi8(lo)), _mm512_set1_epi8((char)(hi - lo)));
+}
+
+TARGET_KEY static size_t sink_key_avx512(const uint8_t *v, size_t n, uint8_t *out) {
+	if (n > 64) {
+		return sink_key(v, n, out);
+	}
+	__mmask64 in = n == 64 ? ~0ULL : (1ULL << n) - 1;
+	__m512i x = _mm512_maskz_loadu_epi8(in, v); /* bytes past n are zero, never read */
+	if (_mm512_movepi8_mask(x)) {
+		return 0; /* non-ASCII: the SQL twin decides */
+	}
+	__mmask64 space = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(' ')) | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\t')) |
+	                  _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\r')) | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\n'));
+	__mmask64 body = in & ~space;
+	size_t start = body ? (size_t)__builtin_ctzll(body) : 0;
+	size_t end = body ? 64 - (size_t)__builtin_clzll(body) : 0;
+	__mmask64 trimmed = (end == 64 ? ~0ULL : (1ULL << end) - 1) & ~((1ULL << start) - 1);
+	size_t len = end - start;
+	if (_mm512_mask_cmpeq_epi8_mask(in, x, _mm512_set1_epi8('@'))) {
+		__mmask64 upper = bytes_in(trimmed, x, 'A', 'Z');
+		__m512i lowered = _mm512_mask_blend_epi8(upper, x, _mm512_or_si512(x, _mm512_set1_epi8(0x20)));
+		_mm512_storeu_si512((void *)out, _mm512_maskz_compress_epi8(trimmed, lowered));
+		return len;
+	}
+	if (len == 32 || len == 64) {
+		__m512i folded = _mm512_or_si512(x, _mm512_set1_epi8(0x20)); /* digits are unchanged by | 0x20 */
+		__mmask64 hex = bytes_in(trimmed, x, '0', '9') | bytes_in(trimmed, folded, 'a', 'f');
+		if (hex == trimmed) {
+			_mm512_storeu_si512((void *)out, _mm512_maskz_compress_epi8(trimmed, folded));
+			return len;
+		}
+	}
+	__mmask64 digits = bytes_in(in, x, '0', '9');
+	size_t k = (size_t)__builtin_popcountll(digits);
+	_mm512_storeu_si512((void *)out, _mm512_maskz_compress_epi8(digits, x));
+	if (k >= 2 && out[0] == '0' && out[1] == '0') {
+		memmove(out, out + 2, k - 2);
+		k -= 2;
+	}
+	return k;
+}
+#endif
+
+/* chosen at LOAD, like compress: needs out to hold 64 bytes (a lane's buffer does) */
+static size_t (*lane_sink_key)(const uint8_t *v, size_t n, uint8_t *out) = sink_key;
+
 /* ---- the DuckDB function ---------------------------------------------------------------------- */
 
 static const uint8_t *string_data(duckdb_string_t *s, uint32_t *len) {
@@ -618,7 +672,7 @@ static void fingerprint_function(duckdb_function_info info, duckdb_data_chunk in
 			continue;
 		}
 		lane *l = hasher_lane(&h);
-		key_len = sink_key(v, len, l->buf);
+		key_len = lane_sink_key(v, len, l->buf);
 		if (key_len == 0) {
 			duckdb_validity_set_row_invalid(result_valid, row);
 			continue;
@@ -661,6 +715,7 @@ DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info 
 	compress = compress_portable;
 	compress2 = compress2_portable;
 	use_wide = 0;
+	lane_sink_key = sink_key;
 	implementation = "portable";
 #ifdef HAVE_X86_PATHS
 	if (!(wanted && strcmp(wanted, "portable") == 0)) {
@@ -673,6 +728,9 @@ DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info 
 		if (__builtin_cpu_supports("avx512f") && !(wanted && strcmp(wanted, "sha-ni") == 0)) {
 			use_wide = 1;
 			implementation = "avx512";
+			if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2")) {
+				lane_sink_key = sink_key_avx512;
+			}
 		}
 	}
 #else
