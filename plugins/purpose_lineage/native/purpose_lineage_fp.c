@@ -241,30 +241,6 @@ static void put_be32(uint8_t *p, uint32_t v) {
 	p[3] = (uint8_t)v;
 }
 
-/* message blocks after the 64-byte pad block: len bytes of msg, 0x80, zeros, 64-bit bit length */
-static void finish(uint32_t state[8], const uint8_t *msg, size_t len, uint64_t total_len) {
-	uint8_t block[64];
-	while (len >= 64) {
-		compress(state, msg);
-		msg += 64;
-		len -= 64;
-	}
-	memcpy(block, msg, len);
-	block[len] = 0x80;
-	if (len >= 56) {
-		memset(block + len + 1, 0, 63 - len);
-		compress(state, block);
-		memset(block, 0, 56);
-	} else {
-		memset(block + len + 1, 0, 55 - len);
-	}
-	uint64_t bits = total_len * 8;
-	for (int i = 0; i < 8; i++) {
-		block[63 - i] = (uint8_t)(bits >> (8 * i));
-	}
-	compress(state, block);
-}
-
 static void put_be64_bits(uint8_t *end, uint64_t total_len) {
 	uint64_t bits = total_len * 8;
 	for (int i = 0; i < 8; i++) {
@@ -287,18 +263,31 @@ static void outer_block(uint8_t block[64], const uint32_t inner[8]) {
 	put_be64_bits(block + 64, 96);
 }
 
-static int64_t hmac64(const pad_states *pads, const uint8_t *msg, size_t len) {
+/* Pads a message in place as the one after the 64-byte pad block: 0x80, zeros and the bit length
+ * follow its len bytes (the buffer holds len + 72 bytes); returns its block count. */
+static size_t pad_message(uint8_t *msg, size_t len) {
+	size_t blocks = (len + 9 + 63) / 64;
+	msg[len] = 0x80;
+	memset(msg + len + 1, 0, blocks * 64 - len - 1);
+	put_be64_bits(msg + blocks * 64, 64 + (uint64_t)len);
+	return blocks;
+}
+
+/* one value at a time: sink keys too long for a lane */
+static int64_t hmac64(const pad_states *pads, const uint8_t *padded, size_t blocks) {
 	uint32_t inner[8], outer[8];
 	uint8_t block[64];
 	memcpy(inner, pads->inner, sizeof inner);
-	finish(inner, msg, len, 64 + (uint64_t)len);
+	for (size_t i = 0; i < blocks; i++) {
+		compress(inner, padded + 64 * i);
+	}
 	outer_block(block, inner);
 	memcpy(outer, pads->outer, sizeof outer);
 	compress(outer, block);
 	return compact(outer[0], outer[1]);
 }
 
-/* A message already padded in place (see pad_in_place) for two-stream hashing. */
+/* A value waiting to be hashed: its sink key, padded in place by pad_message(). */
 #define LANE_KEY_MAX 183
 typedef struct {
 	uint8_t buf[LANE_KEY_MAX + 9 + 64];
@@ -306,13 +295,6 @@ typedef struct {
 	idx_t row;
 } lane;
 
-static void pad_in_place(lane *l, size_t len) {
-	size_t blocks = (len + 9 + 63) / 64;
-	l->buf[len] = 0x80;
-	memset(l->buf + len + 1, 0, blocks * 64 - len - 1);
-	put_be64_bits(l->buf + blocks * 64, 64 + (uint64_t)len);
-	l->blocks = blocks;
-}
 
 static void hmac64_pair(const pad_states *pads, const lane *x, const lane *y, int64_t *rx, int64_t *ry) {
 	uint32_t a[8], b[8];
@@ -661,12 +643,12 @@ static void fingerprint_function(duckdb_function_info info, duckdb_data_chunk in
 		const uint8_t *v = string_data(&value_data[row], &len);
 		size_t key_len;
 		if (len > LANE_KEY_MAX) {
-			uint8_t *key = (uint8_t *)duckdb_malloc(len);
+			uint8_t *key = (uint8_t *)duckdb_malloc(len + 72);
 			key_len = sink_key(v, len, key);
 			if (key_len == 0) {
 				duckdb_validity_set_row_invalid(result_valid, row);
 			} else {
-				result[row] = hmac64(&pads, key, key_len);
+				result[row] = hmac64(&pads, key, pad_message(key, key_len));
 			}
 			duckdb_free(key);
 			continue;
@@ -677,7 +659,7 @@ static void fingerprint_function(duckdb_function_info info, duckdb_data_chunk in
 			duckdb_validity_set_row_invalid(result_valid, row);
 			continue;
 		}
-		pad_in_place(l, key_len);
+		l->blocks = pad_message(l->buf, key_len);
 		l->row = row;
 		hasher_add(&h, &pads, result);
 	}
