@@ -177,14 +177,20 @@ def fingerprint_sql(value: str, table: str, native: bool = False) -> str:
     return f"coalesce({NATIVE_FUNCTION}({value}, {pads}), {fn}({value}))"
 
 
+_NATIVE_LOADED = "purpose_lineage_native_extension"
+
+
 def attach_native(engine: sa.Engine, extension: Any) -> Callable[[], None]:
     """Load the native extension into every connection ``engine`` checks out; returns a detach function.
 
     The engine must open DuckDB with :func:`purpose_lineage.native.duckdb_config`.
     """
 
-    def load(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        load_native(dbapi_connection, extension)
+    def load(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # pooled connections keep what they loaded: once per DBAPI connection, not per checkout
+        if record.info.get(_NATIVE_LOADED) != str(extension):
+            load_native(dbapi_connection, extension)
+            record.info[_NATIVE_LOADED] = str(extension)
 
     event.listen(engine, "checkout", load)
 
